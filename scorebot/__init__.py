@@ -1,0 +1,1 @@
+"""scorebot: Modified Progressive Stack and Oops/Ouch for Matrix meetings."""

@@ -1,0 +1,1 @@
+"""The pure meeting engine: signals in, meeting state and past-tense events out."""

@@ -1,0 +1,1 @@
+"""`scorebot demo`: a throwaway Synapse, scripted members, a meeting you can watch."""

@@ -1,0 +1,1 @@
+"""The Matrix adapter: nio callbacks become Signals; replies go out as notices."""
