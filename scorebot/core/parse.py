@@ -145,7 +145,9 @@ _PRIORITY_KEEP = {"priority keep", "keep priority", "priority always", "always p
 
 _START = re.compile(r"^(?:start|begin|open)(?: the)? meeting\b")
 _TOPIC = re.compile(r"^(?:new topic|next topic|topic|agenda item|agenda|new agenda item)\b")
-_MOVE = re.compile(r"^(?:move|bump)\s+(.+?)(?:\s+(?:to|up to)\s+(?:place\s+|position\s+|#)?(\S+))?$")
+_MOVE = re.compile(
+    r"^(?:move|bump)\s+(.+?)(?:\s+(?:to|up to)\s+(?:place\s+|position\s+|#)?(\S+))?$"
+)
 _RESOLVE = re.compile(r"^(?:resolved?|resolve pin|resolved pin)(?:\s+(?:pin\s+)?#?(\S+))?$")
 
 _STOP_WORDS = {
@@ -257,14 +259,16 @@ def _exact(folded: str) -> Cue | None:
         if folded in words:
             return cue
     lane = _LANE_WORDS.get(folded.removeprefix("stack ").removeprefix("me "))
-    if lane is not None and (folded in _LANE_WORDS or folded.split()[0] in {"stack", "me"}):
+    if lane is not None and (
+        folded in _LANE_WORDS or folded.split(maxsplit=1)[0] in {"stack", "me"}
+    ):
         return Join(lane=lane)
     return None
 
 
 def _with_words(text: str, folded: str, context: ParseContext) -> Cue | Unclear | None:
     """Forms that carry a name, a number or a title."""
-    first = folded.split()[0]
+    first = folded.split(maxsplit=1)[0]
     if _START.match(folded):
         return StartMeeting(_original_tail(text, len(_START.match(folded).group(0).split())))  # type: ignore[union-attr]
     topic = _TOPIC.match(folded)
@@ -329,15 +333,14 @@ def _move(text: str, folded: str, context: ParseContext) -> Cue | Unclear | None
     place = match.group(2)
     if place is None:
         return Move(who, 1)
-    place = place.lstrip("#").removesuffix("st").removesuffix("nd").removesuffix("rd")
-    place = place.removesuffix("th")
     words = {"first": 1, "top": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
     if place in words:
         return Move(who, words[place])
+    place = re.sub(r"^#|(?<=\d)(?:st|nd|rd|th)$", "", place)
     if place.isdigit() and int(place) > 0:
         return Move(who, int(place))
     return Unclear(
-        f'I could not tell where to move {who.name}. Try: move {who.name} to 2. '
+        f"I could not tell where to move {who.name}. Try: move {who.name} to 2. "
         "Nothing was changed."
     )
 

@@ -338,7 +338,9 @@ def _priority(meeting: Meeting, signal: Signal, cue: Priority, facilitator: bool
         priority = meeting.priority - {person.id}
         kept = meeting.kept_priority - {person.id}
     meeting = replace(meeting, priority=priority, kept_priority=kept)
-    noted = ev.PriorityNoted(person, cue.on, cue.keep and cue.on, _acting_for_other(signal, cue.who))
+    noted = ev.PriorityNoted(
+        person, cue.on, cue.keep and cue.on, _acting_for_other(signal, cue.who)
+    )
     return _rearranged(meeting, signal.at), [noted]
 
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import aiohttp
 
@@ -81,14 +81,16 @@ class Homeserver:
         cls, workdir: Path, server_name: str = "localhost"
     ) -> AsyncIterator[Homeserver]:
         """Run Synapse with its config, database and log in `workdir` until the block exits."""
-        workdir = workdir.resolve()
         port = _free_port()
         secret = secrets.token_hex(16)
-        config_path = _write_config(workdir, server_name, port, secret)
-        log_path = workdir / "synapse.out.log"
+        workdir, config_path = await asyncio.to_thread(
+            _write_config, workdir, server_name, port, secret
+        )
         loop = asyncio.get_running_loop()
         started = loop.time()
-        with _open_for_append(log_path) as log_file:
+        log_file = await asyncio.to_thread((workdir / "synapse.out.log").open, "ab")
+        # Synapse gets its own copy of the descriptor, so ours can close once it has started.
+        with log_file:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -139,12 +141,16 @@ class Homeserver:
 
 def _registration_mac(secret: str, nonce: str, user: str, password: str, *, admin: bool) -> str:
     mac = hmac.new(secret.encode(), digestmod=hashlib.sha1)
-    mac.update(b"\x00".join([
-        nonce.encode(),
-        user.encode(),
-        password.encode(),
-        b"admin" if admin else b"notadmin",
-    ]))
+    mac.update(
+        b"\x00".join(
+            [
+                nonce.encode(),
+                user.encode(),
+                password.encode(),
+                b"admin" if admin else b"notadmin",
+            ]
+        )
+    )
     return mac.hexdigest()
 
 
@@ -164,11 +170,9 @@ def _free_port() -> int:
         return port
 
 
-def _open_for_append(path: Path) -> BinaryIO:
-    return path.open("ab")
-
-
-def _write_config(workdir: Path, server_name: str, port: int, secret: str) -> Path:
+def _write_config(workdir: Path, server_name: str, port: int, secret: str) -> tuple[Path, Path]:
+    """Write homeserver.yaml and its log config; return (absolute workdir, config path)."""
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     log_config_path = workdir / "log_config.yaml"
     config: dict[str, Any] = {
@@ -226,7 +230,7 @@ def _write_config(workdir: Path, server_name: str, port: int, secret: str) -> Pa
     log_config_path.write_text(json.dumps(log_config, indent=2))
     config_path = workdir / "homeserver.yaml"
     config_path.write_text(json.dumps(config, indent=2))
-    return config_path
+    return workdir, config_path
 
 
 async def _wait_until_ready(
