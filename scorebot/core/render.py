@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 import html
 import math
+import re
+import string
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -152,6 +154,23 @@ def _cmd(words: str) -> _Part:
     return _Part(f'"{words}"', f"&quot;<code>{html.escape(words)}</code>&quot;")
 
 
+_COMMAND = re.compile(r'"([^"]+)"')
+
+
+def _fmt(template: str, /, **values: _Part | str | int) -> _Part:
+    """`_fmt('{who}, say "oops"', who=...)`: quoted words in the template become commands;
+    `str` values are user text, escaped and never read as commands."""
+    pieces: list[_Piece] = []
+    for literal, field, _spec, _conversion in string.Formatter().parse(template):
+        for index, chunk in enumerate(_COMMAND.split(literal)):
+            if chunk:
+                pieces.append(_cmd(chunk) if index % 2 else chunk)
+        if field is not None:
+            value = values[field]
+            pieces.append(value if isinstance(value, _Part) else str(value))
+    return _p(*pieces)
+
+
 def _strong(part: _Part) -> _Part:
     return _Part(part.text, f"<strong>{part.html}</strong>")
 
@@ -237,10 +256,6 @@ def _answer(
     return [_reply(blocks, audience, kind, mentions)]
 
 
-def _private(blocks: Sequence[_Block], kind: str) -> list[Reply]:
-    return [_reply(blocks, Audience.SENDER, kind)]
-
-
 def _you(person: Person, ctx: RenderContext) -> bool:
     return person.id == ctx.sender.id
 
@@ -281,7 +296,7 @@ def _pin_line(pin: Pin) -> _Part:
 
 
 def render(event: ev.Event, context: RenderContext) -> list[Reply]:
-    """The replies for one event; most events give one, none gives zero."""
+    """The replies for one event: one or two, never none."""
     ctx = context
     match event:
         case ev.MeetingStarted():
@@ -304,32 +319,36 @@ def render(event: ev.Event, context: RenderContext) -> list[Reply]:
             return _called(event, ctx)
         case ev.TurnEnded():
             verb = "finished speaking" if event.yielded else "ended their turn"
-            line = _p(_who(event.person), f" {verb} after {duration(event.seconds)}.")
+            line = _fmt(
+                "{who} {verb} after {time}.",
+                who=_who(event.person),
+                verb=verb,
+                time=duration(event.seconds),
+            )
             return _public(ctx, [line], "turn_ended")
         case ev.StackEmpty():
-            line = _p("Nobody is waiting on the stack. Say ", _cmd("stack"), " to speak.")
+            line = _fmt('Nobody is waiting on the stack. Say "stack" to speak.')
             return _public(ctx, [line], "stack_empty")
         case ev.Moved():
-            line = _p(
-                _who(ctx.sender),
-                " moved ",
-                _who(event.person),
-                f" to {_place(event.position, event.size)} on the stack.",
+            line = _fmt(
+                "{by} moved {who} to {place} on the stack.",
+                by=_who(ctx.sender),
+                who=_who(event.person),
+                place=_place(event.position, event.size),
             )
             return _public(ctx, [line], "moved", _mentions([event.person], besides=ctx.sender))
         case ev.Cleared():
             return _cleared(event, ctx)
         case ev.StackClosed():
-            rest = ", except for a point of process" if ctx.lanes else ""
-            line = _p(
-                _who(ctx.sender),
-                f" closed the stack: nobody new can join now{rest}. A facilitator can say ",
-                _cmd("open stack"),
-                " to open it again.",
+            line = _fmt(
+                '{by} closed the stack: nobody new can join now{rest}. A facilitator can say "open'
+                ' stack" to open it again.',
+                by=_who(ctx.sender),
+                rest=", except for a point of process" if ctx.lanes else "",
             )
             return _public(ctx, [line], "closed")
         case ev.StackOpened():
-            line = _p(_who(ctx.sender), " opened the stack again: say ", _cmd("stack"), " to join.")
+            line = _fmt('{by} opened the stack again: say "stack" to join.', by=_who(ctx.sender))
             return _public(ctx, [line], "opened")
         case ev.LanesChanged():
             return _lanes_changed(event, ctx)
@@ -338,22 +357,18 @@ def render(event: ev.Event, context: RenderContext) -> list[Reply]:
         case ev.OopsAcknowledged():
             return _oops(event, ctx)
         case ev.PinResolved():
-            aimed: list[_Piece] = []
-            if event.pin.at_person is not None:
-                aimed = [", aimed at ", _who(event.pin.at_person), ","]
-            line = _p(
-                f"Ouch pin {event.pin.id}",
-                *aimed,
-                " is resolved: the harm has been discussed. This is noted in the minutes.",
+            line = _fmt(
+                "Ouch pin {id}{aimed} is resolved: the harm has been discussed. This is noted in "
+                "the minutes.",
+                id=event.pin.id,
+                aimed=_aimed(event.pin, ", aimed at {who},"),
             )
             return _public(ctx, [line], "resolved")
         case ev.NoOpenPin():
-            line = _p(
-                "There is no open ouch right now, so there is nothing to acknowledge or resolve."
-            )
+            line = _fmt("There is no open ouch now, so there is nothing to acknowledge or resolve.")
             return _answer(ctx, [line], "no_pin")
         case ev.PriorityNoted():
-            return _priority_noted(event, ctx)
+            return _priority_noted(event)
         case ev.FacilitatorNamed():
             return _facilitator_named(event, ctx)
         case ev.StatusShown():
@@ -365,9 +380,10 @@ def render(event: ev.Event, context: RenderContext) -> list[Reply]:
         case ev.MinutesAsked():
             return _minutes(event, ctx)
         case ev.WrapUpReminded():
-            line = _p(
-                _who(event.person),
-                f", you have spoken for {duration(event.seconds)}; please start to wrap up.",
+            line = _fmt(
+                "{who}, you have spoken for {time}; please start to wrap up.",
+                who=_who(event.person),
+                time=duration(event.seconds),
             )
             return _public(ctx, [line], "wrap_up", _mentions([event.person]))
         case ev.Refused():
@@ -381,19 +397,20 @@ def render_all(events: Iterable[ev.Event], context: RenderContext) -> list[Reply
     return [reply for event in events for reply in render(event, context)]
 
 
+def _aimed(pin: Pin, template: str) -> _Part:
+    return _fmt(template, who=_who(pin.at_person)) if pin.at_person is not None else _p()
+
+
 def _meeting_started(event: ev.MeetingStarted, ctx: RenderContext) -> list[Reply]:
     title = _clean(event.title)
     if title:
-        opening = _p("Meeting started: ", title, f" (meeting {event.number}).")
+        opening = _fmt("Meeting started: {title} (meeting {n}).", title=title, n=event.number)
     else:
-        opening = _p(f"Meeting {event.number} has started.")
-    line = _p(
-        opening,
-        " Minutes are being kept, and every ouch and oops is noted in them. Say ",
-        _cmd("stack"),
-        " to speak, or ",
-        _cmd("help"),
-        " for more.",
+        opening = _fmt("Meeting {n} has started.", n=event.number)
+    line = _fmt(
+        '{opening} Minutes are being kept, and every ouch and oops is noted in them. Say "stack"'
+        ' to speak, or "help" for more.',
+        opening=opening,
     )
     return _public(ctx, [line], "meeting_started")
 
@@ -404,397 +421,366 @@ def _meeting_ended(event: ev.MeetingEnded, ctx: RenderContext) -> list[Reply]:
     else:
         left = "Nobody was left waiting on the stack."
     blocks: list[_Block] = [
-        _p("Meeting ended: ", _meeting_name(event.title, event.number), ". Thank you, everyone."),
+        _fmt(
+            "Meeting ended: {name}. Thank you, everyone.",
+            name=_meeting_name(event.title, event.number),
+        ),
         _totals(event.totals, "this meeting"),
-        _p(left, " The minutes are kept; say ", _cmd("minutes"), " to get them."),
+        _fmt('{left} The minutes are kept; say "minutes" to get them.', left=left),
     ]
     return _public(ctx, blocks, "meeting_ended")
 
 
 def _topic_started(event: ev.TopicStarted, ctx: RenderContext) -> list[Reply]:
     title = _clean(event.title)
-    opening = _p("New topic: ", title, ".") if title else _p("New topic.")
     if event.carried_over:
-        waiting = (
-            f" {count(event.carried_over, 'person is', 'people are')} still on the stack "
-            "from before."
-        )
+        waiting = f"{count(event.carried_over, 'person is', 'people are')} still on the stack."
     else:
-        waiting = " The stack is empty."
-    line = _p(opening, waiting, " Speaking time starts again for this topic.")
+        waiting = "The stack is empty."
+    line = _fmt(
+        "{opening} {waiting} Speaking time starts again for this topic.",
+        opening=_fmt("New topic: {title}.", title=title) if title else "New topic.",
+        waiting=waiting,
+    )
     return _public(ctx, [line], "topic")
 
 
 def _pins_to_discuss(event: ev.PinsToDiscuss, ctx: RenderContext) -> list[Reply]:
     ouches = count(len(event.pins), "open ouch", "open ouches")
+    pins = _List(tuple(_pin_line(pin) for pin in event.pins))
     if event.moment == "meeting":
-        head = _p(
-            f"The meeting is ending with {ouches} not yet resolved. "
-            "They are noted in the minutes, to be discussed:"
+        head = _fmt(
+            "The meeting is ending with {ouches} not yet resolved. They are noted in the minutes,"
+            " to be discussed:",
+            ouches=ouches,
         )
-    else:
-        head = _p(f"Before moving on: {ouches} to discuss:")
-    tail = _p("A facilitator says ", _cmd("resolved"), " once one has been discussed.")
-    blocks: list[_Block] = [head, _List(tuple(_pin_line(pin) for pin in event.pins))]
-    if event.moment != "meeting":
-        blocks.append(tail)
-    return _public(ctx, blocks, "pins")
+        return _public(ctx, [head, pins], "pins")
+    head = _fmt("Before moving on: {ouches} to discuss:", ouches=ouches)
+    tail = _fmt('A facilitator says "resolved" once one has been discussed.')
+    return _public(ctx, [head, pins, tail], "pins")
+
+
+_SEEN = {
+    Source.CALL_HAND: " Your raised hand in the call was seen.",
+    Source.REACTION: " Your hand reaction was seen.",
+    Source.VOICE: " This was heard by voice.",
+}
 
 
 def _joined_stack(event: ev.Joined, ctx: RenderContext) -> list[Reply]:
-    place = _place(event.position, event.size)
-    lane = _lane_for(event.lane)
-    if event.lane_changed:
-        where = "on the regular stack" if event.lane is Lane.REGULAR else f"on the stack{lane}"
+    if event.lane_changed and event.lane is Lane.REGULAR:
+        where = "on the regular stack"
     else:
-        where = f"on the stack{lane}"
-    if event.by is not None:
-        extra = " instead" if event.lane_changed else ""
-        pieces: list[_Piece] = [_who(event.by), " put ", _who(event.person), f" {where}{extra}"]
-    else:
-        now = " now" if event.lane_changed else ""
-        pieces = [_who(event.person), f", you are{now} {where}"]
-    pieces.append(f": {place}.")
-    if event.by is None:
-        seen = {
-            Source.CALL_HAND: " Your raised hand in the call was seen.",
-            Source.REACTION: " Your hand reaction was seen.",
-            Source.VOICE: " This was heard by voice.",
-        }
-        pieces.append(seen.get(event.source, ""))
-    if event.lanes_off:
-        pieces.append(" Lanes are switched off in this meeting, so everyone is on one stack.")
-    # Tell people who did not type it themselves: put on by someone else, or by a hand
+        where = f"on the stack{_lane_for(event.lane)}"
+    values: dict[str, _Part | str | int] = {
+        "who": _who(event.person),
+        "where": where,
+        "place": _place(event.position, event.size),
+        "lanes": (
+            " Lanes are switched off in this meeting, so everyone is on one stack."
+            if event.lanes_off
+            else ""
+        ),
+    }
+    # People who did not type it themselves are told: put on by someone else, or by a hand
     # raised in the call or a spoken cue, where they may not be watching the chat.
-    mentions: tuple[str, ...] = ()
     if event.by is not None:
+        template = "{by} put {who} {where}{instead}: {place}.{lanes}"
+        values |= {"by": _who(event.by), "instead": " instead" if event.lane_changed else ""}
         mentions = _mentions([event.person], besides=event.by)
-    elif event.source in (Source.CALL_HAND, Source.VOICE):
-        mentions = _mentions([event.person])
-    return _public(ctx, [_p(*pieces)], "joined", mentions)
+    else:
+        template = "{who}, you are{now} {where}: {place}.{seen}{lanes}"
+        values |= {"now": " now" if event.lane_changed else "", "seen": _SEEN.get(event.source, "")}
+        called_out = event.source in (Source.CALL_HAND, Source.VOICE)
+        mentions = _mentions([event.person]) if called_out else ()
+    return _public(ctx, [_fmt(template, **values)], "joined", mentions)
 
 
 def _already_on_stack(event: ev.AlreadyOnStack, ctx: RenderContext) -> list[Reply]:
-    where = f"{ordinal(event.position)} on the stack"
-    lane = f", for a {LANE_NAMES[event.lane]}" if event.lane is not Lane.REGULAR else ""
-    if _you(event.person, ctx):
-        line = _p(_who(event.person), f", you are already {where}{lane}.")
-    else:
-        line = _p(_who(event.person), f" is already {where}{lane}.")
+    lane = "" if event.lane is Lane.REGULAR else f", for a {LANE_NAMES[event.lane]}"
+    template = "{who}, you are already {nth} on the stack{lane}."
+    if not _you(event.person, ctx):
+        template = "{who} is already {nth} on the stack{lane}."
+    line = _fmt(template, who=_who(event.person), nth=ordinal(event.position), lane=lane)
     return _answer(ctx, [line], "already_on")
 
 
 def _left(event: ev.Left, ctx: RenderContext) -> list[Reply]:
-    if event.by is not None:
-        line = _p(_who(event.by), " took ", _who(event.person), " off the stack.")
-        return _public(ctx, [line], "left", _mentions([event.person], besides=event.by))
-    return _public(ctx, [_p(_who(event.person), " left the stack.")], "left")
+    if event.by is None:
+        return _public(ctx, [_fmt("{who} left the stack.", who=_who(event.person))], "left")
+    line = _fmt("{by} took {who} off the stack.", by=_who(event.by), who=_who(event.person))
+    return _public(ctx, [line], "left", _mentions([event.person], besides=event.by))
 
 
 def _not_on_stack(event: ev.NotOnStack, ctx: RenderContext) -> list[Reply]:
     if event.asked_by_self:
-        line = _p(
-            _who(event.person),
-            ", you are not on the stack, so there was nothing to take you off. Say ",
-            _cmd("stack"),
-            " to join.",
+        template = (
+            "{who}, you are not on the stack, so there was nothing to take you off."
+            ' Say "stack" to join.'
         )
     else:
-        line = _p(
-            _who(event.person), " is not on the stack. Say ", _cmd("status"), " to see who is."
-        )
-    return _answer(ctx, [line], "not_on")
+        template = '{who} is not on the stack. Say "status" to see who is.'
+    return _answer(ctx, [_fmt(template, who=_who(event.person))], "not_on")
 
 
 def _called(event: ev.Called, ctx: RenderContext) -> list[Reply]:
-    pieces: list[_Piece] = [
-        _strong(_p(_who(event.person), ", you have the floor", _lane_for(event.lane), "."))
-    ]
-    if event.up_next is not None:
-        pieces += [" Next up: ", _who(event.up_next), "."]
-        if event.remaining > 1:
-            pieces.append(f" {count(event.remaining, 'person is', 'people are')} waiting.")
+    floor = _strong(
+        _fmt("{who}, you have the floor{lane}.", who=_who(event.person), lane=_lane_for(event.lane))
+    )
+    if event.up_next is None:
+        line = _fmt("{floor} Nobody else is on the stack.", floor=floor)
     else:
-        pieces.append(" Nobody else is on the stack.")
-    mentions = _mentions([event.person, event.up_next])
-    return _public(ctx, [_p(*pieces)], "called", mentions)
+        waiting = ""
+        if event.remaining > 1:
+            waiting = f" {count(event.remaining, 'person is', 'people are')} waiting."
+        line = _fmt(
+            "{floor} Next up: {next}.{waiting}",
+            floor=floor,
+            next=_who(event.up_next),
+            waiting=waiting,
+        )
+    return _public(ctx, [line], "called", _mentions([event.person, event.up_next]))
 
 
 def _cleared(event: ev.Cleared, ctx: RenderContext) -> list[Reply]:
     if not event.removed:
-        line = _p("The stack was already empty.")
-    else:
-        line = _p(
-            _who(ctx.sender),
-            " cleared the stack: ",
-            _joined([_who(person) for person in event.removed]),
-            f" {'was' if len(event.removed) == 1 else 'were'} taken off. Say ",
-            _cmd("stack"),
-            " to join again.",
-        )
+        return _public(ctx, [_fmt("The stack was already empty.")], "cleared")
+    line = _fmt(
+        '{by} cleared the stack: {people} {were} taken off. Say "stack" to join again.',
+        by=_who(ctx.sender),
+        people=_joined([_who(person) for person in event.removed]),
+        were="was" if len(event.removed) == 1 else "were",
+    )
     return _public(ctx, [line], "cleared")
 
 
 def _lanes_changed(event: ev.LanesChanged, ctx: RenderContext) -> list[Reply]:
     if event.enabled:
-        line = _p(
-            _who(ctx.sender),
-            " switched lanes on. Say ",
-            _cmd("stack process"),
-            " for a point of process, ",
-            _cmd("clarify"),
-            " for a clarifying question, or ",
-            _cmd("direct"),
-            " for a direct response: these go ahead of the regular stack.",
+        template = (
+            '{by} switched lanes on. Say "stack process" for a point of process, "clarify" for a'
+            ' clarifying question, or "direct" for a direct response: these go ahead of the'
+            " regular stack."
         )
     else:
-        line = _p(_who(ctx.sender), " switched lanes off: everyone is on one stack.")
-    return _public(ctx, [line], "lanes")
+        template = "{by} switched lanes off: everyone is on one stack."
+    return _public(ctx, [_fmt(template, by=_who(ctx.sender))], "lanes")
 
 
 def _ouch_pinned(event: ev.OuchPinned, ctx: RenderContext) -> list[Reply]:
     pin = event.pin
-    by = _who(pin.by) if pin.by is not None else _p("someone")
-    pieces: list[_Piece] = [_strong(_p(f"Ouch noted (pin {pin.id})")), " from ", by]
     if pin.at_person is not None:
-        pieces += [", aimed at ", _who(pin.at_person), ". ", _who(pin.at_person), ", you can say "]
+        who = _fmt(', aimed at {who}. {who}, you can say "oops"', who=_who(pin.at_person))
     else:
-        pieces.append(". Whoever it is about can say ")
-    pieces += [
-        _cmd("oops"),
-        " to acknowledge it. It will be discussed after the current discussion, "
-        "and it is noted in the minutes.",
-    ]
-    room = _reply([_p(*pieces)], Audience.ROOM, "ouch", _mentions([pin.at_person]))
-    if not ctx.private:
-        return [room]
-    if pin.by is None:
-        note = _p(
-            f"Your ouch is noted as pin {pin.id}. The room sees it as from someone: "
-            "your name is not shown, and it is not recorded anywhere."
+        who = _fmt('. Whoever it is about can say "oops"')
+    line = _fmt(
+        "{noted} from {by}{who} to acknowledge it. It will be discussed after the current"
+        " discussion, and it is noted in the minutes.",
+        noted=_strong(_fmt("Ouch noted (pin {id})", id=pin.id)),
+        by=_who(pin.by) if pin.by is not None else "someone",
+        who=who,
+    )
+    mentions = _mentions([pin.at_person])
+    if ctx.private and pin.by is None:
+        note = _fmt(
+            "Your ouch is noted as pin {id}. The room sees it as from someone: your name is not"
+            " shown, and it is not recorded anywhere.",
+            id=pin.id,
         )
-        return [room, _reply([note], Audience.SENDER, "confirm")]
-    return _public(ctx, [_p(*pieces)], "ouch", _mentions([pin.at_person]))
+        return [
+            _reply([line], Audience.ROOM, "ouch", mentions),
+            _reply([note], Audience.SENDER, "confirm"),
+        ]
+    return _public(ctx, [line], "ouch", mentions)
 
 
 def _oops(event: ev.OopsAcknowledged, ctx: RenderContext) -> list[Reply]:
     pin = event.pin
-    pieces: list[_Piece] = [_who(event.by), f" said oops: ouch pin {pin.id}"]
-    if pin.at_person is not None and pin.at_person.id != event.by.id:
-        pieces += [" (aimed at ", _who(pin.at_person), ")"]
-    pieces.append(
-        " is acknowledged. It stays open until it has been discussed, and it is noted "
-        "in the minutes."
+    aimed_elsewhere = pin.at_person is not None and pin.at_person.id != event.by.id
+    line = _fmt(
+        "{by} said oops: ouch pin {id}{aimed} is acknowledged. It stays open until it has been"
+        " discussed, and it is noted in the minutes.",
+        by=_who(event.by),
+        id=pin.id,
+        aimed=_aimed(pin, " (aimed at {who})") if aimed_elsewhere else "",
     )
-    return _public(ctx, [_p(*pieces)], "oops", _mentions([pin.by], besides=event.by))
+    return _public(ctx, [line], "oops", _mentions([pin.by], besides=event.by))
 
 
-def _priority_noted(event: ev.PriorityNoted, ctx: RenderContext) -> list[Reply]:
-    # Private by rule: always to the sender alone, even when the signal came in the room.
-    secret = " Nobody else is told, and it is not in the minutes."
-    if event.by_facilitator:
-        name = _who(event.person)
-        if event.on:
-            line = _p(
-                "Noted, privately: ",
-                name,
-                " has priority on the stack, until they have contributed significantly "
-                "to the topic.",
-                secret,
-            )
-        else:
-            line = _p("Noted, privately: ", name, " no longer has priority on the stack.", secret)
-        return _private([line], "private_note")
-    if event.on:
-        keep = (
-            " I will remember it for later meetings in this room."
-            if event.keep
-            else " It lasts until this meeting ends."
+def _priority_noted(event: ev.PriorityNoted) -> list[Reply]:
+    # Private by rule: to the sender alone, even when the signal was typed in the room.
+    if event.by_facilitator and event.on:
+        template = (
+            "Noted, privately: {who} has priority on the stack, until they have contributed"
+            " significantly to the topic."
         )
-        line = _p(
-            "Noted, privately. When you join the stack you will be placed higher, unless "
-            "you have already contributed significantly to the topic.",
-            keep,
-            secret,
-            " Send me ",
-            _cmd("priority off"),
-            " to undo it.",
+    elif event.by_facilitator:
+        template = "Noted, privately: {who} no longer has priority on the stack."
+    elif event.on:
+        template = (
+            "Noted, privately. When you join the stack you will be placed higher, unless you have"
+            " already contributed significantly to the topic.{keep}"
         )
     else:
-        line = _p(
-            "Done, privately: you no longer have priority, for this and later meetings.",
-            secret,
-        )
-    return _private([line], "private_note")
+        template = "Done, privately: you no longer have priority, for this and later meetings."
+    keep = " I will remember it for later meetings in this room." if event.keep else ""
+    if event.on and not event.by_facilitator:
+        keep = keep or " It lasts until this meeting ends."
+        template += ' Send me "priority off" to undo it.'
+    template += " Nobody else is told, and it is not in the minutes."
+    line = _fmt(template, who=_who(event.person), keep=keep)
+    return [_reply([line], Audience.SENDER, "private_note")]
 
 
 def _facilitator_named(event: ev.FacilitatorNamed, ctx: RenderContext) -> list[Reply]:
     if event.on:
-        line = _p(
-            _who(ctx.sender),
-            " named ",
-            _who(event.person),
-            " a facilitator for this room: they can now call speakers and run the meeting.",
+        template = (
+            "{by} named {who} a facilitator for this room: they can now call speakers and run"
+            " the meeting."
         )
     else:
-        line = _p(
-            _who(event.person),
-            " is no longer a named facilitator for this room. People with moderator "
-            "rights in the room can still facilitate.",
+        template = (
+            "{who} is no longer a named facilitator for this room. People with moderator rights"
+            " in the room can still facilitate."
         )
+    line = _fmt(template, by=_who(ctx.sender), who=_who(event.person))
     return _public(ctx, [line], "facilitator", _mentions([event.person], besides=ctx.sender))
 
 
 def _status_blocks(event: ev.StatusShown) -> list[_Block]:
-    """The stack overview: who speaks, who waits in order, and speaking time."""
-    blocks: list[_Block] = []
+    """The stack overview: who speaks, who waits in order, and speaking time. No reasons."""
     if not event.active:
-        blocks.append(
-            _p(
-                "No meeting is running. Say ",
-                _cmd("stack"),
-                " to start one, or a facilitator can say ",
-                _cmd("start meeting"),
-                ".",
+        blocks: list[_Block] = [
+            _fmt(
+                'No meeting is running. Say "stack" to start one, or a facilitator can say'
+                ' "start meeting".'
             )
-        )
+        ]
     else:
         title, topic = _clean(event.title), _clean(event.topic)
-        blocks.append(
-            _p(
-                f"Meeting: {title}." if title else "A meeting is running.",
-                f" Topic: {topic}." if topic else "",
+        blocks = [
+            _fmt(
+                "{title}{topic}",
+                title=f"Meeting: {title}." if title else "A meeting is running.",
+                topic=f" Topic: {topic}." if topic else "",
             )
-        )
+        ]
     if event.speaker is not None:
         blocks.append(
-            _p(
-                _strong(_who(event.speaker)),
-                f" has the floor ({duration(event.speaker_seconds)} so far).",
+            _fmt(
+                "{who} has the floor ({time} so far).",
+                who=_strong(_who(event.speaker)),
+                time=duration(event.speaker_seconds),
             )
         )
     elif event.active:
-        blocks.append(_p("Nobody has the floor."))
+        blocks.append(_fmt("Nobody has the floor."))
     if event.stack:
-        blocks.append(
-            _p(f"On the stack, in order ({count(len(event.stack), 'person', 'people')}):")
-        )
+        waiting = count(len(event.stack), "person", "people")
+        blocks.append(_fmt("On the stack, in order ({n}):", n=waiting))
         lines = tuple(
-            _p(
-                _who(line.person),
-                "" if line.lane is Lane.REGULAR else f" ({LANE_NAMES[line.lane]})",
+            _fmt(
+                "{who}{lane}",
+                who=_who(line.person),
+                lane="" if line.lane is Lane.REGULAR else f" ({LANE_NAMES[line.lane]})",
             )
             for line in event.stack
         )
         blocks.append(_List(lines, ordered=True))
     elif event.active:
-        blocks.append(_p("Nobody is on the stack."))
+        blocks.append(_fmt("Nobody is on the stack."))
     if event.closed:
-        blocks.append(_p("The stack is closed to new people, except for a point of process."))
+        blocks.append(_fmt("The stack is closed to new people, except for a point of process."))
     if event.open_pins:
-        blocks.append(
-            _p(f"{count(event.open_pins, 'open ouch', 'open ouches')} still to be discussed.")
-        )
+        ouches = count(event.open_pins, "open ouch", "open ouches")
+        blocks.append(_fmt("{ouches} still to be discussed.", ouches=ouches))
     if event.active:
         blocks.append(_totals(event.totals, "this topic"))
     return blocks
 
 
 def _where(event: ev.WhereShown, ctx: RenderContext) -> list[Reply]:
-    name = _who(event.person)
     if event.speaking and event.position is not None:
-        where = f", you have the floor, and you are also {_place(event.position, event.size)}"
-        line = _p(name, f"{where} on the stack.")
+        template = "{who}, you have the floor, and you are also {place} on the stack."
     elif event.speaking:
-        line = _p(name, ", you have the floor.")
+        template = "{who}, you have the floor."
     elif event.position is not None:
-        line = _p(name, f", you are {_place(event.position, event.size)} on the stack.")
+        template = "{who}, you are {place} on the stack."
     else:
-        line = _p(name, ", you are not on the stack. Say ", _cmd("stack"), " to join.")
-    return _answer(ctx, [line], "where")
+        template = '{who}, you are not on the stack. Say "stack" to join.'
+    place = _place(event.position or 0, event.size)
+    return _answer(ctx, [_fmt(template, who=_who(event.person), place=place)], "where")
+
+
+_HELP_LANES = (
+    '"stack process": a point of process, about how the meeting is run.',
+    '"clarify": a clarifying question, to explain a word or a reference.',
+    '"direct": a direct response to what was just said.',
+)
+_HELP_EVERYONE = (
+    '"unstack": leave the stack.',
+    '"done": end your turn when you have finished speaking.',
+    '"where am I": your place on the stack.',
+    '"status": who is speaking, who is waiting, and speaking time.',
+    '"ouch": mark a moment of harm, to discuss after the current discussion.',
+    '"oops": acknowledge an ouch aimed at you.',
+    '"minutes": get the minutes.',
+    '"help": this list.',
+)
+_HELP_PRIVATE = (
+    '"priority": if you are of a marginalized identity group, you are placed higher on the'
+    " stack, unless you have already contributed significantly. Nobody else is told."
+    ' "priority off" undoes it.',
+    '"ouch": shown to the room as from someone, without your name.',
+)
+_HELP_FACILITATOR = (
+    '"next": call the next speaker.',
+    '"stack NAME" or "unstack NAME": put someone on the stack or take them off.',
+    '"move NAME to 2": put someone at a place on the stack.',
+    '"clear stack": take everyone off the stack.',
+    '"topic TITLE": start the next topic.',
+    '"close stack" or "open stack".',
+    '"lanes on" or "lanes off": switch the separate lanes for urgent points.',
+    '"resolved": an ouch has been discussed ("resolved 2" for pin 2).',
+    '"start meeting TITLE" or "end meeting".',
+    '"facilitator NAME": name another facilitator.',
+)
+
+
+def _items(lines: Iterable[str]) -> _List:
+    return _List(tuple(_fmt(line) for line in lines))
 
 
 def _help(event: ev.HelpShown, ctx: RenderContext) -> list[_Block]:
-    items: list[_Part] = [_p(_cmd("stack"), ": join the stack to speak.")]
-    if event.lanes:
-        items += [
-            _p(_cmd("stack process"), ": a point of process, about how the meeting is run."),
-            _p(_cmd("clarify"), ": a clarifying question, to explain a word or a reference."),
-            _p(_cmd("direct"), ": a direct response to what was just said."),
-        ]
-    items += [
-        _p(_cmd("unstack"), ": leave the stack."),
-        _p(_cmd("done"), ": end your turn when you have finished speaking."),
-        _p(_cmd("where am I"), ": your place on the stack."),
-        _p(_cmd("status"), ": who is speaking, who is waiting, and speaking time."),
-        _p(
-            _cmd("ouch"),
-            ": mark a moment of harm, to discuss after the current discussion. ",
-            _cmd("oops"),
-            ": acknowledge an ouch aimed at you.",
-        ),
-        _p(_cmd("minutes"), ": get the minutes."),
-        _p(_cmd("help"), ": this list."),
-    ]
+    lanes = _HELP_LANES if event.lanes else ()
     blocks: list[_Block] = [
-        _p("What you can type:"),
-        _List(tuple(items)),
-        _p(
-            "You can also join the stack with a hand reaction ✋ on the stack message, "
-            "or by raising your hand in the call."
+        _fmt("What you can type:"),
+        _items(('"stack": join the stack to speak.', *lanes, *_HELP_EVERYONE)),
+        _fmt(
+            "You can also join the stack with a hand reaction ✋ on the stack message, or by"
+            " raising your hand in the call."
         ),
     ]
     if ctx.private:
-        blocks += [
-            _p("Only in a private message to me:"),
-            _List(
-                (
-                    _p(
-                        _cmd("priority"),
-                        ": if you are of a marginalized identity group, you are placed "
-                        "higher on the stack, unless you have already contributed "
-                        "significantly. Nobody else is told. ",
-                        _cmd("priority off"),
-                        " undoes it.",
-                    ),
-                    _p(_cmd("ouch"), ": shown to the room as from someone, without your name."),
-                )
-            ),
-        ]
+        blocks += [_fmt("Only in a private message to me:"), _items(_HELP_PRIVATE)]
     else:
         bot = _clean(ctx.bot_name) or "the bot"
         blocks.append(
-            _p("For private options, send ", bot, " a private message saying ", _cmd("help"), ".")
+            _fmt('For private options, send {bot} a private message saying "help".', bot=bot)
         )
     if event.facilitator:
-        lanes = _p(_cmd("lanes on"), " or ", _cmd("lanes off"), ": switch the separate lanes.")
-        facilitator: list[_Part] = [
-            _p(_cmd("next"), ": call the next speaker."),
-            _p(_cmd("stack NAME"), " or ", _cmd("unstack NAME"), ": put someone on or off."),
-            _p(_cmd("move NAME to 2"), ": put someone at a place on the stack."),
-            _p(_cmd("clear stack"), ": take everyone off."),
-            _p(_cmd("topic TITLE"), ": start the next topic."),
-            _p(_cmd("close stack"), " or ", _cmd("open stack"), "."),
-            lanes,
-            _p(_cmd("resolved"), ": an ouch has been discussed."),
-            _p(_cmd("start meeting TITLE"), " or ", _cmd("end meeting"), "."),
-            _p(_cmd("facilitator NAME"), ": name another facilitator."),
-        ]
-        if ctx.private:
-            facilitator.append(_p(_cmd("priority NAME"), ": mark someone, privately."))
-        blocks += [_p("For facilitators:"), _List(tuple(facilitator))]
+        private = ('"priority NAME": mark someone, privately.',) if ctx.private else ()
+        blocks += [_fmt("For facilitators:"), _items((*_HELP_FACILITATOR, *private))]
     return blocks
 
 
 def _minutes(event: ev.MinutesAsked, ctx: RenderContext) -> list[Reply]:
     if event.number == 0:
-        line = _p("No meeting has been held in this room yet, so there are no minutes.")
+        line = _fmt("No meeting has been held in this room yet, so there are no minutes.")
     else:
-        line = _p(
-            f"Minutes are kept for meeting {event.number}, with every ouch and oops clearly "
-            "marked. Say ",
-            _cmd("minutes"),
-            " at any time to get the latest copy.",
+        line = _fmt(
+            "Minutes are kept for meeting {n}, with every ouch and oops clearly marked. Say"
+            ' "minutes" at any time to get the latest copy.',
+            n=event.number,
         )
     return _answer(ctx, [line], "minutes")
 
@@ -815,77 +801,61 @@ _FACILITATOR_ACTIONS = {
     "Leave": "take someone else off the stack",
     "Priority": "mark someone else privately",
 }
-
-_WHO_FACILITATES = (
-    " Facilitators are people with moderator rights in this room, or people a facilitator named."
-)
+"""Refused(NOT_FACILITATOR).detail is the cue's class name."""
 
 
 def _refused(event: ev.Refused, ctx: RenderContext) -> list[Reply]:
-    detail = event.detail
+    detail = _clean(event.detail)
     match event.reason:
         case ev.Reason.NOT_FACILITATOR:
-            action = _FACILITATOR_ACTIONS.get(detail, "do that")
-            line = _p(f"Only a facilitator can {action}.{_WHO_FACILITATES}")
+            line = _fmt(
+                "Only a facilitator can {action}. Facilitators are people with moderator rights"
+                " in this room, or people a facilitator named.",
+                action=_FACILITATOR_ACTIONS.get(detail, "do that"),
+            )
             if detail == "Priority":
-                # Even a refused attempt to mark someone is private.
-                return _private([line], "refused")
+                # Even a refused attempt to mark someone stays private.
+                return [_reply([line], Audience.SENDER, "refused")]
         case ev.Reason.NO_MEETING:
-            line = _p(
-                "No meeting is running. A facilitator can say ",
-                _cmd("start meeting"),
-                ", or anyone can say ",
-                _cmd("stack"),
-                " to start one.",
+            line = _fmt(
+                'No meeting is running. A facilitator can say "start meeting", or anyone can say'
+                ' "stack" to start one.'
             )
         case ev.Reason.MEETING_RUNNING:
-            line = _p(
-                "A meeting is already running",
-                f": {_clean(detail)}. " if _clean(detail) else ". ",
-                "A facilitator can say ",
-                _cmd("end meeting"),
-                " first.",
+            line = _fmt(
+                'A meeting is already running{title}. A facilitator can say "end meeting" first.',
+                title=f": {detail}" if detail else "",
             )
         case ev.Reason.NOT_SPEAKER:
-            line = _p(
-                "You do not have the floor, so there is no turn of yours to end. Only the "
-                "person speaking, or a facilitator, can say ",
-                _cmd("done"),
-                ". To leave the stack, say ",
-                _cmd("unstack"),
-                ".",
+            line = _fmt(
+                "There is no turn of yours to end. Only the person who has the floor, or a"
+                ' facilitator while someone is speaking, can say "done". To leave the stack,'
+                ' say "unstack".'
             )
         case ev.Reason.NO_SUCH_POSITION:
-            size = int(detail) if detail.isdigit() else 0
+            size = int(detail) if detail.isdecimal() else 0
             if size > 1:
                 choose = f"The stack has {size} people: choose a place from 1 to {size}."
             elif size == 1:
                 choose = "The stack has 1 person, so place 1 is the only one."
             else:
                 choose = "The stack is empty."
-            line = _p(f"There is no such place on the stack. {choose}")
+            line = _fmt("There is no such place on the stack. {choose}", choose=choose)
         case ev.Reason.NO_SUCH_PIN:
-            line = _p(
-                f"There is no open ouch with pin {_clean(detail)}. Say ",
-                _cmd("status"),
-                " to see how many are open, or ",
-                _cmd("resolved"),
-                " alone for the oldest one.",
+            line = _fmt(
+                'There is no open ouch with pin {pin}. Say "status" to see how many are open, or'
+                ' "resolved" alone for the oldest one.',
+                pin=detail,
             )
         case ev.Reason.STACK_CLOSED:
-            named = _clean(detail)
-            who = "you were" if not named or named == _clean(ctx.sender.name) else f"{named} was"
-            only = (
-                _p(" Only a point of process can join now: say ", _cmd("stack process"), ".")
+            mine = not detail or detail == _clean(ctx.sender.name)
+            line = _fmt(
+                'The stack is closed, so {who} not added.{only} A facilitator can say "open'
+                ' stack".',
+                who="you were" if mine else _fmt("{name} was", name=detail),
+                only=_fmt(' Only a point of process can join now: say "stack process".')
                 if ctx.lanes
-                else _p("")
-            )
-            line = _p(
-                f"The stack is closed, so {who} not added.",
-                only,
-                " A facilitator can say ",
-                _cmd("open stack"),
-                ".",
+                else "",
             )
         case _:
             assert_never(event.reason)

@@ -41,39 +41,31 @@ from collections.abc import Iterable
 from scorebot.core.model import Entry, Lane, Meeting, Person, Pin, Scope
 
 
-def spoken_turns(meeting: Meeting, scope: Scope) -> Counter[str]:
-    """How many turns each person has had (or is having) in the scope."""
-    return Counter(
-        turn.person.id
-        for turn in meeting.turns
-        if scope is Scope.MEETING or turn.topic == meeting.topic
-    )
-
-
-def topic_seconds(meeting: Meeting, now: float) -> dict[str, float]:
-    """Speaking seconds per person in the current topic, the turn in progress included."""
-    seconds: dict[str, float] = defaultdict(float)
-    for turn in meeting.turns:
-        if turn.topic == meeting.topic:
-            seconds[turn.person.id] += turn.seconds(now)
-    return seconds
-
-
 def lifts(meeting: Meeting, now: float) -> dict[str, int]:
     """How many of the two lifts (rule 2) each person on the stack has: 0, 1 or 2."""
     settings = meeting.settings
-    spoken = spoken_turns(meeting, settings.spoken_scope)
-    topic_turns = spoken_turns(meeting, Scope.TOPIC)
-    seconds = topic_seconds(meeting, now)
+    waiting = {entry.person.id for entry in meeting.stack}
+    spoken: Counter[str] = Counter()
+    topic_turns: Counter[str] = Counter()
+    seconds: dict[str, float] = defaultdict(float)
+    # One pass over the turns: this runs on every change to the stack.
+    for turn in meeting.turns:
+        who = turn.person.id
+        if who not in waiting:
+            continue
+        in_topic = turn.topic == meeting.topic
+        if in_topic or settings.spoken_scope is Scope.MEETING:
+            spoken[who] += 1
+        if in_topic:
+            topic_turns[who] += 1
+            seconds[who] += turn.seconds(now)
     result: dict[str, int] = {}
-    for entry in meeting.stack:
-        who = entry.person.id
-        fresh = spoken[who] == 0
+    for who in waiting:
         significant = (0 < settings.significant_turns <= topic_turns[who]) or (
-            0 < settings.significant_seconds <= seconds.get(who, 0.0)
+            0 < settings.significant_seconds <= seconds[who]
         )
         priority = who in meeting.priority and not significant
-        result[who] = int(fresh) + int(priority)
+        result[who] = int(spoken[who] == 0) + int(priority)
     return result
 
 

@@ -44,8 +44,6 @@ from scorebot.core.rules import (
     may_join_closed,
     pin_for_oops,
     pin_to_resolve,
-    spoken_turns,
-    topic_seconds,
 )
 
 Result = tuple[Meeting, list[ev.Event]]
@@ -394,4 +392,4 @@ def status(meeting: Meeting, now: float) -> ev.StatusShown:
     )
 
 
-__all__ = ["spoken_turns", "status", "step", "topic_seconds", "totals"]
+__all__ = ["is_facilitator", "status", "step", "totals"]
