@@ -437,3 +437,15 @@ def test_meeting_end_reports_speaking_totals() -> None:
     run.fac(Next())
     ended = only(run.fac(EndMeeting(), after=75), ev.MeetingEnded)
     assert [(t.person, t.turns, t.seconds) for t in ended.totals] == [(ANN, 1, 75)]
+
+
+def test_an_open_ouch_outlives_its_meeting_until_resolved() -> None:
+    run = started()
+    run.do(ANN, Ouch(at=BO))
+    run.fac(EndMeeting())
+    assert only(run.fac(Resolve(1)), ev.PinResolved).pin.id == 1
+    run.do(ANN, Ouch(at=CY))  # starts meeting 2, where numbering starts again
+    run.fac(EndMeeting())
+    run.fac(StartMeeting())
+    assert [(pin.id, pin.at_person) for pin in run.meeting.pins] == [(1, CY)]
+    assert only(run.do(ANN, Ouch()), ev.OuchPinned).pin.id == 2

@@ -728,9 +728,19 @@ _HELP_EVERYONE = (
 )
 _HELP_PRIVATE = (
     '"priority": if you are of a marginalized identity group, you are placed higher on the'
-    " stack, unless you have already contributed significantly. Nobody else is told."
-    ' "priority off" undoes it.',
-    '"ouch": shown to the room as from someone, without your name.',
+    " stack in meetings we share, unless you have already contributed significantly. Only I"
+    " know, and it is forgotten when the meeting ends.",
+    '"priority keep": the same, kept for later meetings.',
+    '"priority off": stop.',
+    '"ouch": pin a moment of harm anonymously; the room sees it as from someone. Add "in'
+    ' ROOM" if we share more than one room.',
+    '"where am I": your place on the stack.',
+    '"status": who is speaking, who is waiting, and speaking time.',
+    '"help": this list.',
+)
+_HELP_PRIVATE_FACILITATOR = (
+    '"mark NAME in ROOM" or "unmark NAME in ROOM": give someone priority privately, or take'
+    " it away.",
 )
 _HELP_FACILITATOR = (
     '"next": call the next speaker.',
@@ -751,6 +761,14 @@ def _items(lines: Iterable[str]) -> _List:
 
 
 def _help(event: ev.HelpShown, ctx: RenderContext) -> list[_Block]:
+    if ctx.private:
+        # The words that work in a private chat with the bot (see parse.parse_private).
+        marks = _HELP_PRIVATE_FACILITATOR if event.facilitator else ()
+        return [
+            _fmt("In this private chat you can send:"),
+            _items((*_HELP_PRIVATE, *marks)),
+            _fmt('In the meeting room, say "help" for the words that work there.'),
+        ]
     lanes = _HELP_LANES if event.lanes else ()
     blocks: list[_Block] = [
         _fmt("What you can type:"),
@@ -759,17 +777,13 @@ def _help(event: ev.HelpShown, ctx: RenderContext) -> list[_Block]:
             "You can also join the stack with a hand reaction ✋ on the stack message, or by"
             " raising your hand in the call."
         ),
+        _fmt(
+            'For private options, send {bot} a private message saying "help".',
+            bot=_clean(ctx.bot_name) or "the bot",
+        ),
     ]
-    if ctx.private:
-        blocks += [_fmt("Only in a private message to me:"), _items(_HELP_PRIVATE)]
-    else:
-        bot = _clean(ctx.bot_name) or "the bot"
-        blocks.append(
-            _fmt('For private options, send {bot} a private message saying "help".', bot=bot)
-        )
     if event.facilitator:
-        private = ('"priority NAME": mark someone, privately.',) if ctx.private else ()
-        blocks += [_fmt("For facilitators:"), _items((*_HELP_FACILITATOR, *private))]
+        blocks += [_fmt("For facilitators:"), _items(_HELP_FACILITATOR)]
     return blocks
 
 

@@ -49,7 +49,10 @@ from scorebot.core.rules import (
 Result = tuple[Meeting, list[ev.Event]]
 
 # Cues that make sense with no meeting running; a join or an ouch starts one.
-_WITHOUT_MEETING = (StartMeeting, Priority, Facilitate, SetLanes, Status, WhereAmI, Help, Minutes)
+# Resolving works between meetings too: open pins outlive the meeting they were raised in.
+_WITHOUT_MEETING = (
+    StartMeeting, Priority, Facilitate, SetLanes, Status, WhereAmI, Help, Minutes, Resolve,
+)  # fmt: skip
 _STARTS_MEETING = (Join, Ouch)
 
 
@@ -252,7 +255,8 @@ def _start(meeting: Meeting, signal: Signal, title: str, automatic: bool) -> Res
         topics=(Topic(1, "", signal.at),),
         stack=(),
         turns=(),
-        pins=(),
+        # Harm not yet discussed is not forgotten with the meeting it happened in.
+        pins=tuple(pin for pin in meeting.pins if pin.open),
         closed=False,
         next_seq=0,
         priority=meeting.priority | meeting.kept_priority,
@@ -291,7 +295,7 @@ def _ouch(meeting: Meeting, signal: Signal, cue: Ouch) -> Result:
     turn = meeting.current_turn
     aimed = cue.at if cue.at is not None else (turn.person if turn is not None else None)
     pin = Pin(
-        id=len(meeting.pins) + 1,
+        id=max((p.id for p in meeting.pins), default=0) + 1,
         by=None if cue.anonymous else signal.sender,
         at_person=aimed,
         topic=meeting.topic,
