@@ -1,0 +1,80 @@
+"""An in-memory store that keeps the store contract, for fast tests and dry runs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from scorebot.core.minutes import Record
+from scorebot.core.model import Meeting
+from scorebot.store.protocol import MeetingInfo
+
+log = logging.getLogger(__name__)
+
+
+class MemoryStore:
+    """Keeps everything in plain dicts that tests may read directly."""
+
+    def __init__(self) -> None:
+        self.meetings_by_room: dict[str, Meeting] = {}
+        """the last committed meeting of each room"""
+        self.processed: dict[str, str] = {}
+        """idempotency key -> room it was applied to"""
+        self.infos: dict[tuple[str, int], MeetingInfo] = {}
+        """(room, meeting number) -> the meeting as listed"""
+        self.records: dict[tuple[str, int], list[Record]] = {}
+        """(room, meeting number) -> minutes records in the order they were appended"""
+        self.values: dict[str, str] = {}
+        self.closed = False
+
+    async def load(self, room: str) -> Meeting | None:
+        return self.meetings_by_room.get(room)
+
+    async def seen(self, key: str) -> bool:
+        return key in self.processed
+
+    async def apply(
+        self, key: str, before: Meeting, after: Meeting, records: Sequence[Record]
+    ) -> bool:
+        if key in self.processed:
+            log.debug("key %s already applied to %s", key, self.processed[key])
+            return False
+        room, number = after.room, after.number
+        self.meetings_by_room[room] = after
+        if number > 0 or records:
+            info = self.infos.get((room, number))
+            ended_at = info.ended_at if info is not None else None
+            if before.active and not after.active:
+                # Records carry the signal's time; without any, the commit time is the best guess.
+                ended_at = records[-1].at if records else time.time()
+            self.infos[(room, number)] = MeetingInfo(
+                room, number, after.title, after.started_at, ended_at
+            )
+        if records:
+            self.records.setdefault((room, number), []).extend(records)
+        self.processed[key] = room
+        log.debug("applied key %s to %s", key, room)
+        return True
+
+    async def rooms(self) -> list[str]:
+        return sorted(self.meetings_by_room)
+
+    async def meetings(self, room: str | None = None) -> list[MeetingInfo]:
+        return [
+            info
+            for (info_room, _), info in sorted(self.infos.items())
+            if room is None or info_room == room
+        ]
+
+    async def minutes(self, room: str, number: int) -> list[Record]:
+        return list(self.records.get((room, number), ()))
+
+    async def get_value(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    async def set_value(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+    async def close(self) -> None:
+        self.closed = True

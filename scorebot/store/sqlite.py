@@ -1,0 +1,269 @@
+"""The SQLite store: one file, WAL, each signal committed together with its key."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from scorebot.core.minutes import Record
+from scorebot.core.model import Meeting
+from scorebot.store.codec import decode_meeting, decode_record, encode_meeting, encode_record
+from scorebot.store.protocol import MeetingInfo
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+"""milliseconds a statement waits for another connection's lock before failing"""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the first schema.
+    (
+        # One JSON snapshot of each room's Meeting: the whole state is a single value.
+        """CREATE TABLE rooms (
+            room TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        # Idempotency keys (Matrix event ids): a replayed event must change nothing.
+        """CREATE TABLE processed (
+            key TEXT PRIMARY KEY,
+            room TEXT NOT NULL,
+            at REAL NOT NULL
+        )""",
+        """CREATE TABLE meetings (
+            room TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            started_at REAL,
+            ended_at REAL,
+            PRIMARY KEY (room, number)
+        )""",
+        """CREATE TABLE minutes (
+            room TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            record TEXT NOT NULL,
+            PRIMARY KEY (room, number, seq),
+            FOREIGN KEY (room, number) REFERENCES meetings (room, number)
+        )""",
+        "CREATE TABLE kv (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+)
+"""Schema steps in order: applying step n (counting from 1) brings the file to version n."""
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database file was written by a newer scorebot than this one."""
+
+    def __init__(self, path: str, found: int, known: int) -> None:
+        super().__init__(
+            f"database {path} has schema version {found}, but this scorebot knows only "
+            f"versions up to {known}: run a newer scorebot, or restore a backup made "
+            "before the upgrade"
+        )
+        self.found = found
+        self.known = known
+
+
+class SqliteStore:
+    """The store on one SQLite file; open it with `await SqliteStore.open(path)`."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        # One connection carries one transaction at a time: a sync-token write from the
+        # Matrix adapter must not slip into (and roll back with) a signal's transaction.
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> SqliteStore:
+        """Open (or create) the file and bring its schema up to date."""
+        # isolation_level=None: sqlite3 opens no implicit transactions; we say BEGIN ourselves.
+        db = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await _configure(db, str(path))
+            await _migrate(db, str(path))
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db)
+
+    async def load(self, room: str) -> Meeting | None:
+        async with self._lock:
+            rows = list(
+                await self._db.execute_fetchall("SELECT state FROM rooms WHERE room = ?", (room,))
+            )
+        return decode_meeting(rows[0][0]) if rows else None
+
+    async def seen(self, key: str) -> bool:
+        async with self._lock:
+            rows = list(
+                await self._db.execute_fetchall("SELECT 1 FROM processed WHERE key = ?", (key,))
+            )
+        return bool(rows)
+
+    async def apply(
+        self, key: str, before: Meeting, after: Meeting, records: Sequence[Record]
+    ) -> bool:
+        try:
+            async with self._lock, _transaction(self._db):
+                await self._write(key, before, after, records, time.time())
+        except _Replay:
+            log.debug("key %s already applied; nothing changed", key)
+            return False
+        log.debug("applied key %s to %s", key, after.room)
+        return True
+
+    async def _write(
+        self, key: str, before: Meeting, after: Meeting, records: Sequence[Record], now: float
+    ) -> None:
+        """The statements of one `apply`, inside its transaction."""
+        room, number = after.room, after.number
+        cursor = await self._db.execute(
+            "INSERT INTO processed (key, room, at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            (key, room, now),
+        )
+        if cursor.rowcount == 0:
+            raise _Replay
+        await self._db.execute(
+            "INSERT INTO rooms (room, state, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (room) DO UPDATE"
+            " SET state = excluded.state, updated_at = excluded.updated_at",
+            (room, encode_meeting(after), now),
+        )
+        if number > 0 or records:
+            ended_at: float | None = None
+            if before.active and not after.active:
+                # Records carry the signal's time; without any, commit time is the best guess.
+                ended_at = records[-1].at if records else now
+            await self._db.execute(
+                "INSERT INTO meetings (room, number, title, started_at, ended_at)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (room, number) DO UPDATE"
+                " SET title = excluded.title, started_at = excluded.started_at,"
+                " ended_at = coalesce(excluded.ended_at, meetings.ended_at)",
+                (room, number, after.title, after.started_at, ended_at),
+            )
+        if records:
+            rows = list(
+                await self._db.execute_fetchall(
+                    "SELECT coalesce(max(seq), 0) FROM minutes WHERE room = ? AND number = ?",
+                    (room, number),
+                )
+            )
+            last = int(rows[0][0])
+            await self._db.executemany(
+                "INSERT INTO minutes (room, number, seq, record) VALUES (?, ?, ?, ?)",
+                [
+                    (room, number, last + offset, encode_record(record))
+                    for offset, record in enumerate(records, start=1)
+                ],
+            )
+
+    async def rooms(self) -> list[str]:
+        async with self._lock:
+            rows = await self._db.execute_fetchall("SELECT room FROM rooms ORDER BY room")
+        return [str(row[0]) for row in rows]
+
+    async def meetings(self, room: str | None = None) -> list[MeetingInfo]:
+        query = "SELECT room, number, title, started_at, ended_at FROM meetings"
+        parameters: tuple[str, ...] = ()
+        if room is not None:
+            query += " WHERE room = ?"
+            parameters = (room,)
+        async with self._lock:
+            rows = await self._db.execute_fetchall(query + " ORDER BY room, number", parameters)
+        return [MeetingInfo(str(row[0]), int(row[1]), str(row[2]), row[3], row[4]) for row in rows]
+
+    async def minutes(self, room: str, number: int) -> list[Record]:
+        async with self._lock:
+            rows = await self._db.execute_fetchall(
+                "SELECT record FROM minutes WHERE room = ? AND number = ? ORDER BY seq",
+                (room, number),
+            )
+        return [decode_record(row[0]) for row in rows]
+
+    async def get_value(self, name: str) -> str | None:
+        async with self._lock:
+            rows = list(
+                await self._db.execute_fetchall("SELECT value FROM kv WHERE name = ?", (name,))
+            )
+        return str(rows[0][0]) if rows else None
+
+    async def set_value(self, name: str, value: str) -> None:
+        async with self._lock:
+            await self._db.execute(
+                "INSERT INTO kv (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._db.close()
+
+
+class _Replay(Exception):
+    """Raised inside `apply`'s transaction to roll it back when the key was seen."""
+
+
+@asynccontextmanager
+async def _transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (a replay's `_Replay` too)."""
+    # IMMEDIATE takes the write lock up front, so a second writer waits (busy_timeout) at
+    # BEGIN rather than failing with "database is locked" when its read tries to upgrade.
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        try:
+            await db.execute("ROLLBACK")
+        except sqlite3.Error:
+            # The transaction was already gone (SQLite rolls back by itself on some errors).
+            log.debug("nothing to roll back")
+        raise
+    await db.execute("COMMIT")
+
+
+async def _configure(db: aiosqlite.Connection, path: str) -> None:
+    await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    rows = list(await db.execute_fetchall("PRAGMA journal_mode = WAL"))
+    if str(rows[0][0]).lower() != "wal":
+        log.warning("database %s is not in WAL mode (%s)", path, rows[0][0])
+    # FULL syncs the WAL on every commit: an acknowledged commit survives power loss.
+    await db.execute("PRAGMA synchronous = FULL")
+    await db.execute("PRAGMA foreign_keys = ON")
+
+
+async def _version(db: aiosqlite.Connection) -> int:
+    rows = list(await db.execute_fetchall("SELECT number FROM version WHERE id = 0"))
+    return int(rows[0][0])
+
+
+async def _migrate(db: aiosqlite.Connection, path: str) -> None:
+    """Apply the missing schema steps, each with its version bump in one transaction."""
+    known = len(MIGRATIONS)
+    async with _transaction(db):
+        await db.execute(
+            "CREATE TABLE IF NOT EXISTS version"
+            " (id INTEGER PRIMARY KEY CHECK (id = 0), number INTEGER NOT NULL)"
+        )
+        await db.execute("INSERT INTO version (id, number) VALUES (0, 0) ON CONFLICT DO NOTHING")
+    while True:
+        async with _transaction(db):
+            # Read inside the transaction: another process may have migrated meanwhile.
+            current = await _version(db)
+            if current > known:
+                raise SchemaTooNewError(path, current, known)
+            if current == known:
+                return
+            for statement in MIGRATIONS[current]:
+                await db.execute(statement)
+            await db.execute("UPDATE version SET number = ? WHERE id = 0", (current + 1,))
+        log.info("database %s migrated to schema version %s", path, current + 1)
