@@ -449,3 +449,17 @@ def test_an_open_ouch_outlives_its_meeting_until_resolved() -> None:
     run.fac(StartMeeting())
     assert [(pin.id, pin.at_person) for pin in run.meeting.pins] == [(1, CY)]
     assert only(run.do(ANN, Ouch()), ev.OuchPinned).pin.id == 2
+
+
+def test_where_am_i_explains_only_the_public_part_of_a_place() -> None:
+    run = started()
+    run.do(ANN, Join())
+    run.fac(Next())
+    run.fac(Done())
+    run.do(ANN, Join())  # has spoken
+    run.do(BO, Join())  # has not: goes ahead of Ann
+    run.do(CY, Join(lane=Lane.PROCESS))
+    run.do(DEE, Join())
+    run.fac(Move(DEE, 1))
+    where = only(run.do(ANN, WhereAmI()), ev.WhereShown)
+    assert (where.position, where.ahead_by_lane, where.ahead_placed) == (4, 1, 1)

@@ -207,6 +207,10 @@ class WhereShown:
     position: int | None
     size: int
     speaking: bool
+    ahead_by_lane: int = 0
+    """people ahead in a more urgent lane"""
+    ahead_placed: int = 0
+    """people ahead because a facilitator placed them"""
 
 
 @dataclass(frozen=True, slots=True)

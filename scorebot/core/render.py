@@ -708,7 +708,27 @@ def _where(event: ev.WhereShown, ctx: RenderContext) -> list[Reply]:
     else:
         template = '{who}, you are not on the stack. Say "stack" to join.'
     place = _place(event.position or 0, event.size)
-    return _answer(ctx, [_fmt(template, who=_who(event.person), place=place)], "where")
+    lines = [_fmt(template, who=_who(event.person), place=place)]
+    if event.position is not None and event.position > 1:
+        lines.append(_why_ahead(event))
+    return _answer(ctx, lines, "where")
+
+
+def _why_ahead(event: ev.WhereShown) -> _Part:
+    """Why people are ahead, without ever saying which rule lifted whom."""
+    ahead = (event.position or 1) - 1
+    by_rules = ahead - event.ahead_by_lane - event.ahead_placed
+    reasons = []
+    if event.ahead_by_lane:
+        reasons.append(f"{count(event.ahead_by_lane, 'person', 'people')} in a more urgent lane")
+    if event.ahead_placed:
+        reasons.append(f"{count(event.ahead_placed, 'person', 'people')} placed by the facilitator")
+    if by_rules:
+        reasons.append(
+            f"{count(by_rules, 'person', 'people')} by the progressive stack's rules "
+            '("help" explains them)'
+        )
+    return _fmt("Ahead of you: {reasons}.", reasons="; ".join(reasons))
 
 
 _HELP_LANES = (

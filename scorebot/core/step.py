@@ -127,12 +127,7 @@ def _dispatch(meeting: Meeting, signal: Signal, facilitator: bool) -> Result:
         case Status():
             return meeting, [status(meeting, signal.at)]
         case WhereAmI():
-            turn = meeting.current_turn
-            speaking = turn is not None and turn.person.id == signal.sender.id
-            where = ev.WhereShown(
-                signal.sender, meeting.position(signal.sender.id), len(meeting.stack), speaking
-            )
-            return meeting, [where]
+            return meeting, [_where(meeting, signal.sender)]
         case Help():
             return meeting, [ev.HelpShown(facilitator, meeting.settings.lanes)]
         case Minutes():
@@ -360,6 +355,24 @@ def _tick(meeting: Meeting, signal: Signal) -> Result:
 
 
 # ---------------------------------------------------------------- views
+
+
+def _where(meeting: Meeting, person: Person) -> ev.WhereShown:
+    """A place with the public part of its reason: lanes and a facilitator's placing.
+
+    Everyone else ahead is there "by the stack's rules"; which rule (not yet spoken, or
+    private priority) is never said, so a private lift cannot be read from it.
+    """
+    turn = meeting.current_turn
+    speaking = turn is not None and turn.person.id == person.id
+    position = meeting.position(person.id)
+    if position is None:
+        return ev.WhereShown(person, None, len(meeting.stack), speaking)
+    mine = meeting.stack[position - 1]
+    ahead = meeting.stack[: position - 1]
+    by_lane = sum(1 for e in ahead if lane_of(meeting, e) < lane_of(meeting, mine))
+    placed = sum(1 for e in ahead if e.pinned and lane_of(meeting, e) >= lane_of(meeting, mine))
+    return ev.WhereShown(person, position, len(meeting.stack), speaking, by_lane, placed)
 
 
 def totals(meeting: Meeting, now: float, topic: int | None) -> tuple[ev.SpeakingTotal, ...]:

@@ -1,0 +1,209 @@
+"""The `scorebot` command: run, init, check, minutes, demo. The composition root."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from scorebot.config import Config, ConfigError, load_config, write_example
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = "scorebot.toml"
+EXIT_CONFIG = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scorebot",
+        description="A Matrix bot that keeps a Modified Progressive Stack and Oops/Ouch "
+        "for meetings, in encrypted rooms.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run the bot",
+        description="Log in (or restore the saved device) and facilitate meetings until stopped.",
+    )
+    run.add_argument("--config", default=DEFAULT_CONFIG, help="config file (default: %(default)s)")
+
+    init = commands.add_parser(
+        "init",
+        help="write an example config",
+        description="Write a commented example config file. An existing file is never overwritten.",
+    )
+    init.add_argument("path", nargs="?", default=DEFAULT_CONFIG, help="(default: %(default)s)")
+
+    check = commands.add_parser(
+        "check",
+        help="check the setup",
+        description="Check that the homeserver is reachable, "
+        "the login works, the encryption keys are uploaded and which rooms are joined.",
+    )
+    check.add_argument("--config", default=DEFAULT_CONFIG, help="(default: %(default)s)")
+
+    minutes = commands.add_parser(
+        "minutes",
+        help="export a meeting's minutes",
+        description="Print the minutes of a "
+        "meeting from the database as Markdown or JSON, or list the meetings.",
+    )
+    source = minutes.add_mutually_exclusive_group()
+    source.add_argument("--database", type=Path, help="the scorebot database file")
+    source.add_argument("--config", help="read the database location from this config")
+    minutes.add_argument("--room", help="room id (needed when the database has several rooms)")
+    minutes.add_argument("--meeting", type=int, help="meeting number (default: the latest)")
+    minutes.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    minutes.add_argument("--list", action="store_true", help="list the meetings instead")
+
+    commands.add_parser(
+        "demo",
+        help="run the local demo",
+        description="Start a throwaway homeserver with the bot and some simulated members, "
+        "to try scorebot out. Options after `demo` go to the demo (see `scorebot demo -h`).",
+        add_help=False,
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    # Options after `demo` belong to the demo, which parses them itself.
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "demo":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    _set_up_logging(args.verbose)
+    try:
+        match args.command:
+            case "init":
+                return _init(args.path)
+            case "run":
+                return _run(load_config(args.config))
+            case "check":
+                return _check(load_config(args.config))
+            case "minutes":
+                return asyncio.run(minutes(args, sys.stdout))
+            case "demo":
+                return _demo(rest)
+    except ConfigError as error:
+        print(f"scorebot: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    return 1
+
+
+def _set_up_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        # nio logs every request (with room ids and sometimes content) at info.
+        logging.getLogger("nio").setLevel(logging.WARNING)
+        logging.getLogger("peewee").setLevel(logging.WARNING)
+
+
+def _init(path: str) -> int:
+    try:
+        written = write_example(path)
+    except FileExistsError:
+        print(f"scorebot: {path} already exists; not overwriting it.", file=sys.stderr)
+        return 1
+    print(f"Wrote an example config to {written}. Edit it, then run: scorebot run --config {path}")
+    return 0
+
+
+def _run(config: Config) -> int:
+    from scorebot.matrix.run import run_bot
+    from scorebot.matrix.session import SessionError
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if task is not None:
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        await run_bot(config)
+
+    try:
+        asyncio.run(main())
+    except SessionError as error:
+        print(f"scorebot: {error}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        log.info("stopped")
+    return 0
+
+
+def _check(config: Config) -> int:
+    from scorebot.matrix.check import CheckLine, run_checks
+
+    def say(line: CheckLine) -> None:
+        print(f"{'ok  ' if line.ok else 'FAIL'} {line.text}")
+
+    return 0 if asyncio.run(run_checks(config, say)) else 1
+
+
+async def minutes(args: argparse.Namespace, out: TextIO) -> int:
+    """`scorebot minutes`, as a coroutine (tests and a running loop can await it)."""
+    from scorebot.core.minutes import to_json, to_markdown
+    from scorebot.store.sqlite import SqliteStore
+
+    if args.database is not None:
+        database = Path(args.database)
+    else:
+        database = load_config(args.config or DEFAULT_CONFIG).storage.database
+    if not database.exists():
+        print(f"scorebot: there is no database at {database}.", file=sys.stderr)
+        return 1
+    store = await SqliteStore.open(database)
+    try:
+        meetings = await store.meetings(args.room)
+        if args.list:
+            for info in meetings:
+                ended = "ended" if info.ended_at is not None else "running"
+                print(f"{info.room}\t{info.number}\t{ended}\t{info.title}", file=out)
+            return 0
+        rooms = sorted({info.room for info in meetings})
+        if not meetings:
+            print("scorebot: no meetings found.", file=sys.stderr)
+            return 1
+        if len(rooms) > 1:
+            print(
+                f"scorebot: the database has {len(rooms)} rooms; choose one with --room "
+                "(see --list).",
+                file=sys.stderr,
+            )
+            return 1
+        wanted = [m for m in meetings if args.meeting is None or m.number == args.meeting]
+        if not wanted:
+            print(f"scorebot: there is no meeting {args.meeting} in {rooms[0]}.", file=sys.stderr)
+            return 1
+        info = max(wanted, key=lambda m: m.number)
+        records = await store.minutes(info.room, info.number)
+        export = to_json if args.format == "json" else to_markdown
+        out.write(export(info.title, info.room, info.number, records))
+        return 0
+    finally:
+        await store.close()
+
+
+def _demo(argv: Sequence[str]) -> int:
+    try:
+        demo = importlib.import_module("scorebot.demo.run")
+    except ModuleNotFoundError as error:
+        if error.name != "scorebot.demo.run":
+            raise
+        print("scorebot: the demo is not part of this version yet.", file=sys.stderr)
+        return 1
+    result = demo.main(list(argv))
+    return int(result or 0)

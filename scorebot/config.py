@@ -1,0 +1,322 @@
+"""The TOML configuration file, read into frozen values; secrets may come from the environment.
+
+Reading a config only reads: it creates no folders and sets up no logging. Relative paths
+are taken relative to the folder that holds the config file, so a service finds its data
+wherever it is started from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scorebot.core.model import Scope, Settings
+
+PASSWORD_ENV = "SCOREBOT_PASSWORD"
+PICKLE_KEY_ENV = "SCOREBOT_PICKLE_KEY"
+
+_USER_ID = re.compile(r"^@[^:\s]+:[^\s]+$")
+_SERVER = re.compile(r"^:[^:\s][^\s]*$")
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message is one plain sentence that names the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixConfig:
+    homeserver: str
+    user_id: str
+    password: str | None
+    """None when neither the file, a password file nor the environment gives one"""
+    device_name: str = "scorebot"
+
+
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    data_dir: Path
+    database: Path
+    pickle_key: str | None = None
+    """encrypts the crypto store; None: generated once and kept in data_dir"""
+
+    @property
+    def credentials(self) -> Path:
+        return self.data_dir / "credentials.json"
+
+    @property
+    def crypto_dir(self) -> Path:
+        return self.data_dir / "crypto"
+
+    @property
+    def pickle_key_file(self) -> Path:
+        return self.data_dir / "pickle.key"
+
+
+@dataclass(frozen=True, slots=True)
+class BotConfig:
+    allowed_inviters: tuple[str, ...] = ()
+    """user ids ("@alice:example.org") or whole servers (":example.org")"""
+    facilitator_power_level: int = 50
+    edit_stack_message: bool = True
+
+    def may_invite(self, user_id: str) -> bool:
+        server = ":" + user_id.partition(":")[2]
+        return user_id in self.allowed_inviters or server in self.allowed_inviters
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingConfig:
+    lanes: bool = True
+    time_check_seconds: float = 0.0
+    """seconds of one turn before a wrap-up reminder; 0 = off"""
+    spoken_scope: Scope = Scope.TOPIC
+    significant_turns: int = 2
+    significant_seconds: float = 180.0
+    """seconds"""
+
+    def settings(self) -> Settings:
+        return Settings(
+            lanes=self.lanes,
+            spoken_scope=self.spoken_scope,
+            significant_turns=self.significant_turns,
+            significant_seconds=self.significant_seconds,
+            wrap_up_seconds=self.time_check_seconds,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    matrix: MatrixConfig
+    storage: StorageConfig
+    bot: BotConfig
+    meeting: MeetingConfig
+    path: Path | None = None
+    """the file this was read from"""
+
+
+# ---------------------------------------------------------------- reading
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and check a config file; raises ConfigError with one plain sentence."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"The config file {path} does not exist; create one with `scorebot init {path}`."
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"The config file {path} cannot be read: {error.strerror}.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"The config file {path} is not valid TOML: {error}.") from None
+    config = parse_config(data, path.parent.resolve(), os.environ if environ is None else environ)
+    return Config(config.matrix, config.storage, config.bot, config.meeting, path)
+
+
+def parse_config(data: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]) -> Config:
+    """Check already-parsed TOML; `base_dir` anchors relative paths."""
+    _only(data, "", {"matrix", "storage", "bot", "meeting"})
+    matrix = _table(data, "matrix", required=True)
+    storage = _table(data, "storage")
+    bot = _table(data, "bot")
+    meeting = _table(data, "meeting")
+    _only(matrix, "matrix", {"homeserver", "user_id", "password", "password_file", "device_name"})
+    _only(storage, "storage", {"data_dir", "database", "pickle_key"})
+    _only(bot, "bot", {"allowed_inviters", "facilitator_power_level", "edit_stack_message"})
+    _only(
+        meeting,
+        "meeting",
+        {"lanes", "time_check_seconds", "spoken_scope", "significant_turns", "significant_seconds"},
+    )
+
+    homeserver = _string(matrix, "matrix", "homeserver", required=True)
+    if not homeserver.startswith(("http://", "https://")):
+        raise ConfigError(
+            "matrix.homeserver must be a URL starting with https:// (or http:// for a local "
+            f"test server), not {homeserver!r}."
+        )
+    user_id = _string(matrix, "matrix", "user_id", required=True)
+    if not _USER_ID.match(user_id):
+        raise ConfigError(
+            f"matrix.user_id must be a full Matrix id like @scorebot:example.org, not {user_id!r}."
+        )
+    data_dir = base_dir / _string(storage, "storage", "data_dir", default="./scorebot-data")
+    database_text = _string(storage, "storage", "database", default="")
+    inviters = _strings(bot, "bot", "allowed_inviters")
+    for inviter in inviters:
+        if not (_USER_ID.match(inviter) or _SERVER.match(inviter)):
+            raise ConfigError(
+                "bot.allowed_inviters entries must be user ids like @alice:example.org or "
+                f"servers like :example.org, not {inviter!r}."
+            )
+    scope_text = _string(meeting, "meeting", "spoken_scope", default="topic")
+    if scope_text not in {"topic", "meeting"}:
+        raise ConfigError(f'meeting.spoken_scope must be "topic" or "meeting", not {scope_text!r}.')
+    pickle_key = environ.get(PICKLE_KEY_ENV) or _string(
+        storage, "storage", "pickle_key", default=""
+    )
+    return Config(
+        matrix=MatrixConfig(
+            homeserver=homeserver.rstrip("/"),
+            user_id=user_id,
+            password=_password(matrix, base_dir, environ),
+            device_name=_string(matrix, "matrix", "device_name", default="scorebot") or "scorebot",
+        ),
+        storage=StorageConfig(
+            data_dir=data_dir,
+            database=(base_dir / database_text) if database_text else data_dir / "scorebot.db",
+            pickle_key=pickle_key or None,
+        ),
+        bot=BotConfig(
+            allowed_inviters=inviters,
+            facilitator_power_level=_integer(bot, "bot", "facilitator_power_level", 50),
+            edit_stack_message=_boolean(bot, "bot", "edit_stack_message", True),
+        ),
+        meeting=MeetingConfig(
+            lanes=_boolean(meeting, "meeting", "lanes", True),
+            time_check_seconds=_number(meeting, "meeting", "time_check_seconds", 0),
+            spoken_scope=Scope(scope_text),
+            significant_turns=_integer(meeting, "meeting", "significant_turns", 2, minimum=0),
+            significant_seconds=_number(meeting, "meeting", "significant_seconds", 180),
+        ),
+    )
+
+
+def _password(matrix: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]) -> str | None:
+    from_env = environ.get(PASSWORD_ENV)
+    if from_env:
+        return from_env
+    password = _string(matrix, "matrix", "password", default="")
+    password_file = _string(matrix, "matrix", "password_file", default="")
+    if password and password_file:
+        raise ConfigError("Give matrix.password or matrix.password_file, not both.")
+    if password_file:
+        file = base_dir / password_file
+        try:
+            text = file.read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ConfigError(
+                f"matrix.password_file {file} cannot be read: {error.strerror}."
+            ) from None
+        if not text:
+            raise ConfigError(f"matrix.password_file {file} is empty.")
+        return text
+    return password or None
+
+
+def _only(table: Mapping[str, Any], where: str, known: set[str]) -> None:
+    for key in table:
+        if key not in known:
+            name = f"{where}.{key}" if where else f"[{key}]"
+            choices = ", ".join(sorted(known))
+            raise ConfigError(f"Unknown config key {name} (known here: {choices}); is it a typo?")
+
+
+def _table(data: Mapping[str, Any], name: str, *, required: bool = False) -> Mapping[str, Any]:
+    if name not in data:
+        if required:
+            raise ConfigError(f"The config file needs a [{name}] section.")
+        return {}
+    value = data[name]
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{name}] must be a section (a table), not a single value.")
+    return value
+
+
+def _string(
+    table: Mapping[str, Any], where: str, key: str, *, required: bool = False, default: str = ""
+) -> str:
+    if key not in table:
+        if required:
+            raise ConfigError(f"{where}.{key} is missing; it is required.")
+        return default
+    value = table[key]
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}.{key} must be a string in quotes, not {value!r}.")
+    if required and not value.strip():
+        raise ConfigError(f"{where}.{key} is empty; it is required.")
+    return value.strip()
+
+
+def _strings(table: Mapping[str, Any], where: str, key: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f'{where}.{key} must be a list of strings, like ["@alice:example.org"].')
+    return tuple(item.strip() for item in value)
+
+
+def _boolean(table: Mapping[str, Any], where: str, key: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}.{key} must be true or false, not {value!r}.")
+    return value
+
+
+def _integer(
+    table: Mapping[str, Any], where: str, key: str, default: int, *, minimum: int | None = None
+) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where}.{key} must be a whole number, not {value!r}.")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{where}.{key} must be {minimum} or more, not {value}.")
+    return value
+
+
+def _number(table: Mapping[str, Any], where: str, key: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where}.{key} must be a number of seconds, not {value!r}.")
+    if value < 0:
+        raise ConfigError(f"{where}.{key} must be 0 or more, not {value}.")
+    return float(value)
+
+
+# ---------------------------------------------------------------- example
+
+EXAMPLE = """\
+# scorebot configuration. Secrets can stay out of this file: set SCOREBOT_PASSWORD
+# (and optionally SCOREBOT_PICKLE_KEY) in the environment instead.
+
+[matrix]
+homeserver = "https://matrix.example.org"
+user_id = "@scorebot:example.org"
+# Only needed for the first start; after that the device is restored from data_dir.
+password = ""              # or: password_file = "/run/secrets/scorebot-password"
+device_name = "scorebot"
+
+[storage]
+# Device credentials, the encryption store and the meeting database live here.
+# Relative paths are relative to this file's folder.
+data_dir = "./scorebot-data"
+database = ""              # default: <data_dir>/scorebot.db
+
+[bot]
+# Who may invite the bot into a room: users, or whole servers written as ":server".
+allowed_inviters = ["@alice:example.org", ":example.org"]
+# Room power level that may facilitate (call next, move people, start and end meetings).
+facilitator_power_level = 50
+# Edit one stack message in place instead of posting a new one for every change.
+edit_stack_message = true
+
+[meeting]
+lanes = true               # point of process, clarifying question, direct response, regular
+time_check_seconds = 0     # wrap-up reminder after this many seconds of one turn; 0 = off
+spoken_scope = "topic"     # "has already spoken" counts per "topic" or per "meeting"
+significant_turns = 2      # after this many turns, private priority no longer lifts
+significant_seconds = 180  # after this many seconds of speaking, likewise
+"""
+
+
+def write_example(path: str | Path) -> Path:
+    """Write the commented example config; refuses to overwrite (FileExistsError)."""
+    path = Path(path)
+    with path.open("x", encoding="utf-8") as file:
+        file.write(EXAMPLE)
+    return path

@@ -1,0 +1,264 @@
+"""The nio side of the bot: sync, turn each response into queue items, answer invites.
+
+nio saves its sync token before it runs callbacks, and runs them inline in its sync loop,
+so the bot keeps its own position instead (`store_sync_tokens=False`): one response
+callback converts a whole sync response, in timeline order, into items on the one inbox
+queue and ends it with a `SyncMarker`; the consumer saves the marker's token only after
+everything before it was committed. On restart, sync resumes from that token and the
+event-id keys make the replayed part a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import nio  # type: ignore[import-untyped, unused-ignore]
+
+from scorebot.config import Config
+from scorebot.core.model import Person, Signal, Source, Tick
+from scorebot.matrix.items import SYNC_TOKEN, Inbound, Item, SyncMarker
+from scorebot.matrix.memory import (
+    DIRECT_ROOMS_VALUE,
+    REACTIONS_VALUE,
+    STACK_MESSAGES_VALUE,
+    AdapterMemory,
+)
+from scorebot.matrix.signals import Converter, after_own_join, room_view
+from scorebot.store.protocol import Store
+
+log = logging.getLogger(__name__)
+
+SYNC_TIMEOUT = 30_000
+"""milliseconds the server may hold a sync open"""
+
+SYNC_FILTER = {"room": {"timeline": {"limit": 200}}}
+"""Synapse sends only 10 timeline events per room by default; a burst after a restart is
+more, and a gap ("limited") must then be filled from /messages."""
+
+BACKFILL_PAGES = 20
+BACKFILL_PAGE = 100
+"""events per /messages page when filling a gap"""
+
+CLOCK_INTERVAL = 5.0
+"""seconds between clock ticks for wrap-up reminders"""
+
+
+def bot_person(user_id: str) -> Person:
+    return Person(user_id, user_id[1:].split(":", 1)[0])
+
+
+class MatrixBot:
+    """Sync with the homeserver and feed the inbox; never does meeting work itself."""
+
+    def __init__(
+        self,
+        client: Any,
+        config: Config,
+        store: Store,
+        inbox: asyncio.Queue[Item],
+        memory: AdapterMemory,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.store = store
+        self.inbox = inbox
+        self.memory = memory
+        self.bot = str(client.user_id)
+        self.converter = Converter(self.bot, memory, lanes=config.meeting.lanes)
+        self._answered_invites: set[str] = set()
+        self._position = ""
+        """the token the next sync response continues from"""
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def load_memory(self) -> None:
+        self.memory.load_reactions(await self.store.get_value(REACTIONS_VALUE))
+        self.memory.load_direct_rooms(await self.store.get_value(DIRECT_ROOMS_VALUE))
+        self.memory.load_stack_messages(await self.store.get_value(STACK_MESSAGES_VALUE))
+
+    async def starting_token(self) -> str:
+        """The stored sync position; on the very first start, a fresh one (history ignored)."""
+        token = await self.store.get_value(SYNC_TOKEN)
+        if token:
+            log.info("resuming sync from the stored position")
+            self._position = token
+            return token
+        response = await self.client.sync(timeout=0, full_state=True, sync_filter=SYNC_FILTER)
+        if not isinstance(response, nio.SyncResponse):
+            raise RuntimeError(f"the first sync failed: {response}")
+        self._absorb(response)
+        self._answer_invites(response)
+        await self.store.set_value(SYNC_TOKEN, response.next_batch)
+        self._position = str(response.next_batch)
+        log.info("first start: history before now is not acted on")
+        return str(response.next_batch)
+
+    async def sync_forever(self, since: str) -> None:
+        self.client.add_response_callback(self._on_sync, nio.SyncResponse)
+        await self.client.sync_forever(
+            timeout=SYNC_TIMEOUT, since=since, full_state=True, sync_filter=SYNC_FILTER
+        )
+
+    # ------------------------------------------------------------ the one callback
+
+    async def _on_sync(self, response: Any) -> None:
+        # nio awaits this inside its sync loop: it only converts and enqueues.
+        since, self._position = self._position, str(response.next_batch)
+        try:
+            self._answer_invites(response)
+            gaps = await self._fill_gaps(response, since)
+            self._enqueue(response, gaps)
+            if self.memory.dirty:
+                self.memory.dirty = False
+                await self.store.set_value(REACTIONS_VALUE, self.memory.reactions_json())
+        except Exception:
+            log.exception("could not convert a sync response")
+        self.inbox.put_nowait(SyncMarker(str(response.next_batch)))
+
+    async def _fill_gaps(self, response: Any, since: str) -> dict[str, list[Any]]:
+        """Events a limited timeline left out, oldest first, back to where we were."""
+        gaps: dict[str, list[Any]] = {}
+        for room_id, info in response.rooms.join.items():
+            if not info.timeline.limited or not since:
+                continue
+            missed: list[Any] = []
+            start = info.timeline.prev_batch
+            for _ in range(BACKFILL_PAGES):
+                page = await self.client.room_messages(
+                    room_id,
+                    start=start,
+                    end=since,
+                    direction=nio.MessageDirection.back,
+                    limit=BACKFILL_PAGE,
+                )
+                if not isinstance(page, nio.RoomMessagesResponse) or not page.chunk:
+                    break
+                missed.extend(page.chunk)
+                if not page.end or page.end == start:
+                    break
+                start = page.end
+            else:
+                log.warning(
+                    "more than %s events missed in %s; the oldest are skipped",
+                    BACKFILL_PAGES * BACKFILL_PAGE,
+                    room_id,
+                )
+            log.info("filled a gap of %s events in %s", len(missed), room_id)
+            gaps[room_id] = missed[::-1]
+        return gaps
+
+    def _enqueue(self, response: Any, gaps: dict[str, list[Any]]) -> None:
+        self._absorb_state(response)
+        level = self.config.bot.facilitator_power_level
+        views = {
+            room_id: room_view(
+                room, level, self.memory.direct_rooms, self.memory.creators.get(room_id, ())
+            )
+            for room_id, room in self.client.rooms.items()
+        }
+        for room_id, info in response.rooms.join.items():
+            view = views.get(room_id)
+            if view is None:
+                continue
+            timeline = [*gaps.get(room_id, ()), *info.timeline.events]
+            for event in after_own_join(timeline, self.bot):
+                try:
+                    items = self.converter.convert(event, view, views)
+                except Exception:
+                    log.exception("could not convert %s in %s", event.event_id, room_id)
+                    continue
+                for item in items:
+                    self.inbox.put_nowait(item)
+                if isinstance(event, nio.MegolmEvent):
+                    self._spawn(self._request_key(event))
+
+    def _absorb_state(self, response: Any) -> None:
+        """Learn room creators and call memberships, from state and timeline alike."""
+        for room_id, info in response.rooms.join.items():
+            for event in [*info.state, *info.timeline.events]:
+                if isinstance(event, nio.UnknownEvent | nio.RoomCreateEvent):
+                    self.converter.note_state(event, room_id)
+
+    def _absorb(self, response: Any) -> None:
+        """Learn from a response without acting on it (the first start's history)."""
+        self._absorb_state(response)
+        for info in response.rooms.join.values():
+            for event in info.timeline.events:
+                if isinstance(event, nio.RoomMessageText | nio.RoomMessageNotice):
+                    self.memory.senders[event.event_id] = event.sender
+
+    # ------------------------------------------------------------ invites
+
+    def _answer_invites(self, response: Any) -> None:
+        for room_id, info in response.rooms.invite.items():
+            if room_id in self._answered_invites:
+                continue
+            inviter, direct = None, False
+            for event in info.invite_state:
+                if (
+                    isinstance(event, nio.InviteMemberEvent)
+                    and event.state_key == self.bot
+                    and event.membership == "invite"
+                ):
+                    inviter = event.sender
+                    direct = bool((event.content or {}).get("is_direct"))
+            if inviter is None:
+                continue
+            self._answered_invites.add(room_id)
+            if self.config.bot.may_invite(inviter):
+                log.info("joining %s, invited by %s", room_id, inviter)
+                if direct:
+                    self.memory.direct_rooms.add(room_id)
+                self._spawn(self._join(room_id, direct))
+            else:
+                log.info("declining the invite to %s from %s (not allowed)", room_id, inviter)
+                self._spawn(self._decline(room_id))
+
+    async def _join(self, room_id: str, direct: bool) -> None:
+        if direct:
+            await self.store.set_value(DIRECT_ROOMS_VALUE, self.memory.direct_rooms_json())
+        response = await self.client.join(room_id)
+        if not isinstance(response, nio.JoinResponse):
+            log.warning("could not join %s: %s", room_id, response)
+            self._answered_invites.discard(room_id)
+
+    async def _decline(self, room_id: str) -> None:
+        response = await self.client.room_leave(room_id)
+        if not isinstance(response, nio.RoomLeaveResponse):
+            log.warning("could not decline the invite to %s: %s", room_id, response)
+
+    # ------------------------------------------------------------ encryption trouble
+
+    async def _request_key(self, event: Any) -> None:
+        with contextlib.suppress(nio.LocalProtocolError):  # already requested
+            response = await self.client.request_room_key(event)
+            if not isinstance(response, nio.RoomKeyRequestResponse):
+                log.warning("key request for session %s failed: %s", event.session_id, response)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def clock(inbox: asyncio.Queue[Item], store: Store, bot: Person, interval: float) -> None:
+    """Enqueue a Tick for every room whose meeting has someone speaking."""
+    while True:
+        await asyncio.sleep(interval)
+        now = time.time()
+        for room in await store.rooms():
+            meeting = await store.load(room)
+            if meeting is None or not meeting.active or meeting.current_turn is None:
+                continue
+            signal = Signal(
+                key=f"tick:{room}:{int(now)}", sender=bot, cue=Tick(), source=Source.CLOCK, at=now
+            )
+            inbox.put_nowait(Inbound(signal, room, room, None))

@@ -1,0 +1,97 @@
+"""The one consumer of the inbox: apply each signal (commit first), then hand replies out.
+
+Kept free of nio so it runs against a recording fake outbox in tests. The sync position
+is saved only when its marker comes off the queue, i.e. after everything before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from scorebot.app import apply_signal
+from scorebot.core.model import Meeting, Person, Settings, Signal, Source, Status
+from scorebot.core.render import STACK_CHANGED_KINDS, Audience, RenderContext, Reply, render_all
+from scorebot.core.step import step
+from scorebot.matrix.items import SYNC_TOKEN, Inbound, Item, Notice, SyncMarker
+from scorebot.store.protocol import Store
+
+log = logging.getLogger(__name__)
+
+
+class Outbox(Protocol):
+    async def send(self, item: Inbound, replies: Sequence[Reply], overview: Reply | None) -> None:
+        """Deliver the replies to a committed signal; `overview` refreshes the stack message."""
+        ...
+
+    async def notify(self, notice: Notice) -> None:
+        """Deliver a reply that changed nothing."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSettings:
+    defaults: Settings
+    """settings for a room's first meeting"""
+    bot: Person
+    """the bot itself, as the sender of the stack overview it renders"""
+    stack_overview: bool = True
+    """refresh the stack message after every change that affects the stack"""
+
+
+async def consume(
+    inbox: asyncio.Queue[Item], store: Store, outbox: Outbox, settings: ConsumerSettings
+) -> None:
+    """Handle items forever, one at a time, in order."""
+    while True:
+        item = await inbox.get()
+        try:
+            await handle(item, store, outbox, settings)
+        except Exception:
+            # A signal the core or the store cannot take must not stop the meeting for all.
+            log.exception("could not handle %s", _describe(item))
+        finally:
+            inbox.task_done()
+
+
+async def handle(item: Item, store: Store, outbox: Outbox, settings: ConsumerSettings) -> None:
+    match item:
+        case SyncMarker():
+            await store.set_value(SYNC_TOKEN, item.token)
+        case Notice():
+            await outbox.notify(item)
+        case Inbound():
+            applied = await apply_signal(store, item.signal, item.room, settings.defaults)
+            if applied is None:
+                return
+            context = RenderContext.for_signal(
+                item.signal, settings.bot.name, lanes=applied.meeting.settings.lanes
+            )
+            replies = render_all(applied.events, context)
+            overview = None
+            if settings.stack_overview and any(
+                reply.kind in STACK_CHANGED_KINDS and reply.audience is Audience.ROOM
+                for reply in replies
+            ):
+                overview = stack_overview(applied.meeting, settings.bot, item.signal.at)
+            await outbox.send(item, replies, overview)
+
+
+def stack_overview(meeting: Meeting, bot: Person, at: float) -> Reply | None:
+    """The stack as everyone may see it, rendered as the bot's own status answer."""
+    signal = Signal(key="overview", sender=bot, cue=Status(), source=Source.CLOCK, at=at)
+    _, events = step(meeting, signal)
+    context = RenderContext.for_signal(signal, bot.name, lanes=meeting.settings.lanes)
+    replies = [r for r in render_all(events, context) if r.audience is Audience.ROOM]
+    return replies[0] if replies else None
+
+
+def _describe(item: Item) -> str:
+    if isinstance(item, Inbound):
+        return f"signal {item.signal.key} ({type(item.signal.cue).__name__}) in {item.room}"
+    if isinstance(item, Notice):
+        return f"notice in {item.room}"
+    return "sync marker"

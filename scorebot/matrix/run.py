@@ -1,0 +1,73 @@
+"""Wire one running bot: config -> store -> client -> inbox -> consumer -> outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from scorebot.config import Config
+from scorebot.matrix.bot import CLOCK_INTERVAL, MatrixBot, bot_person, clock
+from scorebot.matrix.consumer import ConsumerSettings, consume
+from scorebot.matrix.items import Item
+from scorebot.matrix.memory import AdapterMemory
+from scorebot.matrix.outbox import COALESCE_WINDOW, MatrixOutbox
+from scorebot.matrix.session import open_session
+from scorebot.store.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+
+async def run_bot(
+    config: Config,
+    *,
+    ready: asyncio.Event | None = None,
+    clock_interval: float = CLOCK_INTERVAL,
+    window: float = COALESCE_WINDOW,
+) -> None:
+    """Run until cancelled (or until a part fails, which ends the whole bot)."""
+    config.storage.data_dir.mkdir(parents=True, exist_ok=True)
+    config.storage.database.parent.mkdir(parents=True, exist_ok=True)
+    store = await SqliteStore.open(config.storage.database)
+    client: Any = None
+    bot: MatrixBot | None = None
+    outbox: MatrixOutbox | None = None
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        client = await open_session(config)
+        inbox: asyncio.Queue[Item] = asyncio.Queue()
+        memory = AdapterMemory()
+        bot = MatrixBot(client, config, store, inbox, memory)
+        await bot.load_memory()
+        since = await bot.starting_token()
+        outbox = MatrixOutbox(
+            client, memory, store, edit_stack_message=config.bot.edit_stack_message, window=window
+        )
+        outbox.start()
+        me = bot_person(bot.bot)
+        settings = ConsumerSettings(
+            defaults=config.meeting.settings(),
+            bot=me,
+            stack_overview=config.bot.edit_stack_message,
+        )
+        tasks.append(asyncio.create_task(consume(inbox, store, outbox, settings), name="consumer"))
+        tasks.append(asyncio.create_task(bot.sync_forever(since), name="sync"))
+        if config.meeting.time_check_seconds > 0:
+            tasks.append(asyncio.create_task(clock(inbox, store, me, clock_interval), name="clock"))
+        log.info("scorebot is running as %s (device %s)", bot.bot, client.device_id)
+        if ready is not None:
+            ready.set()
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()  # a part that ended raises here and stops the bot
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if outbox is not None:
+            await outbox.close()
+        if bot is not None:
+            await bot.close()
+        if client is not None:
+            await client.close()
+        await store.close()

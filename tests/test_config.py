@@ -1,0 +1,123 @@
+"""The config file: defaults, secrets from the environment, one plain sentence per mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scorebot.cli import main
+from scorebot.config import EXAMPLE, ConfigError, load_config, write_example
+from scorebot.core.model import Scope
+
+MINIMAL = """
+[matrix]
+homeserver = "https://matrix.example.org"
+user_id = "@scorebot:example.org"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scorebot.toml"
+    path.write_text(text)
+    return path
+
+
+def test_minimal_config_gets_the_documented_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL), environ={})
+
+    assert config.storage.data_dir == tmp_path / "scorebot-data"
+    assert config.storage.database == tmp_path / "scorebot-data" / "scorebot.db"
+    assert config.storage.credentials.name == "credentials.json"
+    assert config.matrix.password is None
+    assert config.bot.facilitator_power_level == 50
+    assert config.bot.edit_stack_message is True
+    assert config.meeting.spoken_scope is Scope.TOPIC
+    assert config.meeting.settings().significant_seconds == 180
+
+
+def test_password_and_pickle_key_come_from_the_environment(tmp_path: Path) -> None:
+    environ = {"SCOREBOT_PASSWORD": "secret", "SCOREBOT_PICKLE_KEY": "pickle"}
+
+    config = load_config(write(tmp_path, MINIMAL + 'password = "in file"\n'), environ=environ)
+
+    assert config.matrix.password == "secret"
+    assert config.storage.pickle_key == "pickle"
+
+
+def test_password_file_is_read_relative_to_the_config(tmp_path: Path) -> None:
+    (tmp_path / "pw").write_text("from file\n")
+
+    config = load_config(write(tmp_path, MINIMAL + 'password_file = "pw"\n'), environ={})
+
+    assert config.matrix.password == "from file"
+
+
+def test_allowed_inviters_accept_users_and_whole_servers(tmp_path: Path) -> None:
+    text = MINIMAL + '[bot]\nallowed_inviters = ["@alice:example.org", ":friends.org"]\n'
+
+    bot = load_config(write(tmp_path, text), environ={}).bot
+
+    assert bot.may_invite("@alice:example.org")
+    assert bot.may_invite("@zoe:friends.org")
+    assert not bot.may_invite("@mallory:example.org")
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ('[matrix]\nuser_id = "@a:b"\n', "matrix.homeserver"),
+        (MINIMAL.replace("@scorebot:example.org", "scorebot"), "matrix.user_id"),
+        (MINIMAL + 'pasword = "typo"\n', "matrix.pasword"),
+        (MINIMAL + '[meeting]\nlanes = "yes"\n', "meeting.lanes"),
+        (MINIMAL + '[meeting]\nspoken_scope = "day"\n', "meeting.spoken_scope"),
+        (MINIMAL + '[bot]\nfacilitator_power_level = "50"\n', "bot.facilitator_power_level"),
+        (MINIMAL + '[bot]\nallowed_inviters = ["example.org"]\n', "bot.allowed_inviters"),
+        (MINIMAL + "[meeting]\ntime_check_seconds = -1\n", "meeting.time_check_seconds"),
+        (MINIMAL + "[extra]\n", "[extra]"),
+        ("", "[matrix]"),
+    ],
+)
+def test_a_bad_or_missing_key_is_one_sentence_naming_it(
+    tmp_path: Path, text: str, named: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path, text), environ={})
+
+    message = str(raised.value)
+    assert named in message
+    assert "\n" not in message
+    assert message.endswith((".", "?"))
+
+
+def test_missing_file_and_broken_toml_are_plain_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml", environ={})
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[matrix\n"), environ={})
+
+
+def test_the_example_config_loads_and_is_never_overwritten(tmp_path: Path) -> None:
+    path = write_example(tmp_path / "scorebot.toml")
+
+    assert load_config(path, environ={}).matrix.user_id == "@scorebot:example.org"
+    with pytest.raises(FileExistsError):
+        write_example(path)
+    assert path.read_text() == EXAMPLE
+
+
+def test_cli_prints_a_config_error_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, MINIMAL + "typo = 1\n")
+
+    assert main(["check", "--config", str(path)]) == 2
+    assert "matrix.typo" in capsys.readouterr().err
+
+
+def test_cli_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(tmp_path / "scorebot.toml")
+
+    assert main(["init", path]) == 0
+    assert main(["init", path]) == 1
+    assert "not overwriting" in capsys.readouterr().err

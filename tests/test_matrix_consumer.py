@@ -1,0 +1,85 @@
+"""The consumer: commit first, then reply; the sync position only after what came before."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from scorebot.core.model import Join, Person, Settings, Signal, Source
+from scorebot.core.render import Reply
+from scorebot.matrix.consumer import ConsumerSettings, consume, handle
+from scorebot.matrix.items import SYNC_TOKEN, Inbound, Item, Notice, SyncMarker
+from scorebot.store.memory import MemoryStore
+
+ROOM = "!meeting:example.org"
+ALICE = Person("@alice:example.org", "Alice")
+BOT = Person("@scorebot:example.org", "scorebot")
+SETTINGS = ConsumerSettings(defaults=Settings(), bot=BOT)
+
+
+@dataclass
+class FakeOutbox:
+    sent: list[tuple[Inbound, list[Reply], Reply | None]] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+    async def send(self, item: Inbound, replies: Sequence[Reply], overview: Reply | None) -> None:
+        self.sent.append((item, list(replies), overview))
+
+    async def notify(self, notice: Notice) -> None:
+        self.notices.append(notice)
+
+
+def join(key: str, who: Person = ALICE) -> Inbound:
+    signal = Signal(key=key, sender=who, cue=Join(), source=Source.CHAT, at=1000.0)
+    return Inbound(signal, ROOM, ROOM, key)
+
+
+async def test_a_committed_signal_is_answered_with_the_stack_overview() -> None:
+    store, outbox = MemoryStore(), FakeOutbox()
+
+    await handle(join("$1"), store, outbox, SETTINGS)
+
+    [(item, replies, overview)] = outbox.sent
+    assert item.signal.key == "$1"
+    assert await store.seen("$1")
+    assert any("Alice" in reply.text for reply in replies)
+    assert overview is not None and "Alice" in overview.text
+
+
+async def test_a_replayed_signal_is_neither_applied_nor_answered_again() -> None:
+    store, outbox = MemoryStore(), FakeOutbox()
+
+    await handle(join("$1"), store, outbox, SETTINGS)
+    await handle(join("$1"), store, outbox, SETTINGS)
+
+    assert len(outbox.sent) == 1
+
+
+async def test_the_sync_position_is_saved_only_when_its_marker_is_reached() -> None:
+    store, outbox = MemoryStore(), FakeOutbox()
+    inbox: asyncio.Queue[Item] = asyncio.Queue()
+    for item in (
+        join("$1"),
+        SyncMarker("s1"),
+        join("$2", Person("@bob:x", "Bob")),
+        SyncMarker("s2"),
+    ):
+        inbox.put_nowait(item)
+    consumer = asyncio.create_task(consume(inbox, store, outbox, SETTINGS))
+
+    await asyncio.wait_for(inbox.join(), 5)
+    consumer.cancel()
+
+    assert await store.get_value(SYNC_TOKEN) == "s2"
+    assert [item.signal.key for item, _, _ in outbox.sent] == ["$1", "$2"]
+
+
+async def test_a_notice_goes_out_as_is() -> None:
+    store, outbox = MemoryStore(), FakeOutbox()
+    notice = Notice(ROOM, "I could not read your last message.")
+
+    await handle(notice, store, outbox, SETTINGS)
+
+    assert outbox.notices == [notice]
+    assert outbox.sent == []

@@ -1,0 +1,267 @@
+"""Matrix events to Signals, without a server: nio parses real-shaped event JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nio  # type: ignore[import-untyped, unused-ignore]
+
+from scorebot.core.model import Join, Leave, Ouch, Person, Priority, Source
+from scorebot.matrix.items import Inbound, Notice
+from scorebot.matrix.memory import AdapterMemory
+from scorebot.matrix.signals import Converter, RoomView, after_own_join
+
+BOT = "@scorebot:example.org"
+ALICE = "@alice:example.org"
+BOB = "@bob:example.org"
+ROOM = "!meeting:example.org"
+OTHER = "!other:example.org"
+DM = "!dm:example.org"
+CALL = "org.matrix.msc3401.call.member"
+
+_counter = iter(range(1, 10_000))
+
+
+def event(kind: str, sender: str, content: dict[str, Any], **extra: Any) -> Any:
+    number = next(_counter)
+    source = {
+        "type": kind,
+        "sender": sender,
+        "event_id": extra.pop("event_id", f"$e{number}"),
+        "origin_server_ts": 1_700_000_000_000 + number,
+        "content": content,
+        **extra,
+    }
+    return nio.Event.parse_event(source)
+
+
+def text(sender: str, body: str, **content: Any) -> Any:
+    return event("m.room.message", sender, {"msgtype": "m.text", "body": body, **content})
+
+
+def reaction(sender: str, target: str, key: str) -> Any:
+    relates = {"rel_type": "m.annotation", "event_id": target, "key": key}
+    return event("m.reaction", sender, {"m.relates_to": relates})
+
+
+def redaction(sender: str, target: str) -> Any:
+    return event("m.room.redaction", sender, {}, redacts=target)
+
+
+def call_member(sender: str, content: dict[str, Any]) -> Any:
+    return event(CALL, sender, content, state_key=f"_{sender}_DEVICE_m.call")
+
+
+def room(room_id: str = ROOM, *, facilitators: frozenset[str] = frozenset(), **kw: Any) -> RoomView:
+    members = {BOT: "scorebot", ALICE: "Alice", BOB: "Bob"}
+    return RoomView(room_id, members, facilitators, **kw)
+
+
+def convert(converter: Converter, ev: Any, view: RoomView | None = None, *others: RoomView) -> Any:
+    view = view or room()
+    views = {v.room_id: v for v in (view, *others)}
+    return converter.convert(ev, view, views)
+
+
+def new_converter() -> Converter:
+    return Converter(BOT, AdapterMemory())
+
+
+def test_typed_stack_becomes_a_chat_join_keyed_by_event_id() -> None:
+    message = text(ALICE, "stack")
+
+    [item] = convert(new_converter(), message)
+
+    assert isinstance(item, Inbound)
+    assert item.signal.key == message.event_id
+    assert item.signal.cue == Join()
+    assert item.signal.source is Source.CHAT
+    assert item.signal.sender == Person(ALICE, "Alice")
+    assert item.reply_to == message.event_id
+    assert not item.private
+
+
+def test_ordinary_chat_the_bots_own_messages_and_other_bots_notices_are_ignored() -> None:
+    converter = new_converter()
+    notice = event("m.room.message", BOB, {"msgtype": "m.notice", "body": "stack"})
+
+    assert convert(converter, text(ALICE, "we stacked the chairs")) == []
+    assert convert(converter, text(BOT, "stack")) == []
+    assert convert(converter, notice) == []
+
+
+def test_power_level_facilitator_is_marked_on_the_signal() -> None:
+    [item] = convert(new_converter(), text(ALICE, "next"), room(facilitators=frozenset({ALICE})))
+
+    assert item.signal.facilitator
+
+
+def test_ouch_as_a_reply_is_aimed_at_the_sender_of_the_replied_message() -> None:
+    converter = new_converter()
+    hurtful = text(BOB, "something hurtful")
+    convert(converter, hurtful)
+    relates = {"m.in_reply_to": {"event_id": hurtful.event_id}}
+
+    [item] = convert(converter, text(ALICE, "ouch", **{"m.relates_to": relates}))
+
+    assert item.signal.cue == Ouch(at=Person(BOB, "Bob"))
+
+
+def test_an_edit_is_not_a_new_signal() -> None:
+    relates = {"rel_type": "m.replace", "event_id": "$old"}
+
+    assert convert(new_converter(), text(ALICE, "* stack", **{"m.relates_to": relates})) == []
+
+
+def test_hand_reaction_on_the_bots_message_joins_and_its_redaction_leaves() -> None:
+    converter = new_converter()
+    stack_message = text(BOT, "On the stack: nobody")
+    convert(converter, stack_message)
+    hand = reaction(ALICE, stack_message.event_id, "\u270b")
+
+    [joined] = convert(converter, hand)
+    [left] = convert(converter, redaction(ALICE, hand.event_id))
+
+    assert (joined.signal.cue, joined.signal.source) == (Join(), Source.REACTION)
+    assert (left.signal.cue, left.signal.source, left.signal.sender.id) == (
+        Leave(),
+        Source.REACTION,
+        ALICE,
+    )
+    assert converter.memory.dirty
+
+
+def test_hand_reaction_on_someone_elses_message_is_ignored() -> None:
+    converter = new_converter()
+    chat = text(BOB, "hello")
+    convert(converter, chat)
+
+    assert convert(converter, reaction(ALICE, chat.event_id, "\u270b")) == []
+
+
+def test_a_hand_lowered_after_a_restart_is_found_in_the_saved_reactions() -> None:
+    before = new_converter()
+    stack_message = text(BOT, "stack")
+    convert(before, stack_message)
+    hand = reaction(ALICE, stack_message.event_id, "\U0001f64b")
+    convert(before, hand)
+    restarted = Converter(BOT, AdapterMemory())
+    restarted.memory.load_reactions(before.memory.reactions_json())
+
+    [left] = convert(restarted, redaction(ALICE, hand.event_id))
+
+    assert left.signal.cue == Leave()
+
+
+def test_element_call_hand_on_own_membership_joins_by_call_hand() -> None:
+    converter = new_converter()
+    membership = call_member(ALICE, {"application": "m.call", "device_id": "DEVICE"})
+    convert(converter, membership)
+
+    [item] = convert(converter, reaction(ALICE, membership.event_id, "\U0001f590\ufe0f"))
+
+    assert (item.signal.cue, item.signal.source) == (Join(), Source.CALL_HAND)
+
+
+def test_a_hand_on_someone_elses_call_membership_does_not_count() -> None:
+    converter = new_converter()
+    membership = call_member(ALICE, {"application": "m.call", "device_id": "DEVICE"})
+    convert(converter, membership)
+
+    assert convert(converter, reaction(BOB, membership.event_id, "\U0001f590\ufe0f")) == []
+
+
+def test_leaving_the_call_with_a_hand_up_leaves_the_stack() -> None:
+    converter = new_converter()
+    membership = call_member(ALICE, {"application": "m.call", "device_id": "DEVICE"})
+    convert(converter, membership)
+    convert(converter, reaction(ALICE, membership.event_id, "\U0001f590"))
+
+    [item] = convert(converter, call_member(ALICE, {}))
+
+    assert (item.signal.cue, item.signal.source, item.signal.sender.id) == (
+        Leave(),
+        Source.CALL_HAND,
+        ALICE,
+    )
+
+
+def test_leaving_the_call_without_a_hand_up_changes_nothing() -> None:
+    converter = new_converter()
+    convert(converter, call_member(ALICE, {"application": "m.call", "device_id": "DEVICE"}))
+
+    assert convert(converter, call_member(ALICE, {})) == []
+
+
+def test_private_priority_fans_out_to_every_shared_meeting_with_its_own_key() -> None:
+    dm = RoomView(DM, {BOT: "scorebot", ALICE: "Alice"}, direct=True)
+    message = text(ALICE, "priority")
+
+    items = convert(new_converter(), message, dm, room(ROOM, names=("Budget",)), room(OTHER))
+
+    assert {item.room for item in items} == {ROOM, OTHER}
+    assert {item.signal.key for item in items} == {
+        f"{message.event_id}/{ROOM}",
+        f"{message.event_id}/{OTHER}",
+    }
+    assert all(item.signal.cue == Priority(True) for item in items)
+    assert all(item.signal.source is Source.DIRECT and item.private for item in items)
+    assert all(item.reply_room == DM for item in items)
+
+
+def test_private_ouch_with_several_shared_rooms_asks_which_and_changes_nothing() -> None:
+    dm = RoomView(DM, {BOT: "scorebot", ALICE: "Alice"}, direct=True)
+
+    [item] = convert(new_converter(), text(ALICE, "ouch"), dm, room(ROOM), room(OTHER))
+
+    assert isinstance(item, Notice)
+    assert item.room == DM
+    assert "Which meeting" in item.text
+
+
+def test_private_ouch_naming_a_room_is_anonymous_in_that_room() -> None:
+    dm = RoomView(DM, {BOT: "scorebot", ALICE: "Alice"}, direct=True)
+    budget = room(ROOM, names=("Budget",))
+
+    [item] = convert(new_converter(), text(ALICE, "ouch in budget"), dm, budget, room(OTHER))
+
+    assert item.room == ROOM
+    assert item.signal.cue == Ouch(anonymous=True)
+
+
+def test_priority_typed_in_the_room_is_answered_privately_and_changes_nothing() -> None:
+    [item] = convert(new_converter(), text(ALICE, "priority"))
+
+    assert isinstance(item, Notice)
+    assert item.to_user == ALICE
+    assert "priority" not in item.text.casefold()
+
+
+def test_undecryptable_message_tells_the_sender_once_per_session() -> None:
+    converter = new_converter()
+
+    def megolm() -> Any:
+        content = {
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "ciphertext": "AwgAEnAC",
+            "device_id": "DEVICE",
+            "sender_key": "key",
+            "session_id": "session-1",
+        }
+        return event("m.room.encrypted", BOB, content)
+
+    first = convert(converter, megolm())
+    second = convert(converter, megolm())
+
+    assert [type(item) for item in first] == [Notice]
+    assert first[0].mentions == (BOB,)
+    assert second == []
+
+
+def test_history_from_before_the_bot_joined_is_dropped() -> None:
+    old = text(ALICE, "stack")
+    join = event("m.room.member", BOT, {"membership": "join"}, state_key=BOT)
+    new = text(BOB, "stack")
+
+    assert after_own_join([old, join, new], BOT) == [new]
+    assert after_own_join([old, new], BOT) == [old, new]
