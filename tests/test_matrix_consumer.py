@@ -83,3 +83,40 @@ async def test_a_notice_goes_out_as_is() -> None:
 
     assert outbox.notices == [notice]
     assert outbox.sent == []
+
+
+class FailingStore(MemoryStore):
+    """A store whose disk fills up after the first commit."""
+
+    async def apply(self, key: str, before: object, after: object, records: object) -> bool:  # type: ignore[override]
+        if self.processed:
+            raise OSError("disk full")
+        return await super().apply(key, before, after, records)  # type: ignore[arg-type]
+
+
+class BrokenOutbox(FakeOutbox):
+    async def send(self, item: Inbound, replies: Sequence[Reply], overview: Reply | None) -> None:
+        raise RuntimeError("homeserver went away")
+
+
+async def test_an_uncommitted_signal_stops_the_consumer_before_the_sync_position_moves() -> None:
+    store, outbox = FailingStore(), FakeOutbox()
+    inbox: asyncio.Queue[Item] = asyncio.Queue()
+    for item in (join("$1"), SyncMarker("t1"), join("$2", BOT), SyncMarker("t2")):
+        inbox.put_nowait(item)
+
+    consumer = asyncio.create_task(consume(inbox, store, outbox, SETTINGS))
+    done, _ = await asyncio.wait([consumer], timeout=5)
+
+    assert consumer in done and isinstance(consumer.exception(), OSError)
+    assert await store.get_value(SYNC_TOKEN) == "t1"  # a restart replays $2
+    assert not await store.seen("$2")
+
+
+async def test_a_reply_that_cannot_be_sent_does_not_stop_the_meeting() -> None:
+    store, outbox = MemoryStore(), BrokenOutbox()
+
+    await handle(join("$1"), store, outbox, SETTINGS)
+    await handle(join("$2", BOT), store, outbox, SETTINGS)
+
+    assert await store.seen("$1") and await store.seen("$2")

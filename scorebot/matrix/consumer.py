@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from scorebot.app import apply_signal
+from scorebot.app import Applied, apply_signal
 from scorebot.core.model import Meeting, Person, Settings, Signal, Source, Status
 from scorebot.core.render import STACK_CHANGED_KINDS, Audience, RenderContext, Reply, render_all
 from scorebot.core.step import step
@@ -45,14 +45,16 @@ class ConsumerSettings:
 async def consume(
     inbox: asyncio.Queue[Item], store: Store, outbox: Outbox, settings: ConsumerSettings
 ) -> None:
-    """Handle items forever, one at a time, in order."""
+    """Handle items forever, one at a time, in order.
+
+    If a signal cannot be committed (the store failed), this raises and the bot stops
+    before any later sync position is saved: a restart replays that signal. Trouble after
+    the commit only costs a reply, so it is logged and the meeting goes on.
+    """
     while True:
         item = await inbox.get()
         try:
             await handle(item, store, outbox, settings)
-        except Exception:
-            # A signal the core or the store cannot take must not stop the meeting for all.
-            log.exception("could not handle %s", _describe(item))
         finally:
             inbox.task_done()
 
@@ -62,22 +64,33 @@ async def handle(item: Item, store: Store, outbox: Outbox, settings: ConsumerSet
         case SyncMarker():
             await store.set_value(SYNC_TOKEN, item.token)
         case Notice():
-            await outbox.notify(item)
+            try:
+                await outbox.notify(item)
+            except Exception:
+                log.exception("could not send %s", _describe(item))
         case Inbound():
             applied = await apply_signal(store, item.signal, item.room, settings.defaults)
             if applied is None:
                 return
-            context = RenderContext.for_signal(
-                item.signal, settings.bot.name, lanes=applied.meeting.settings.lanes
-            )
-            replies = render_all(applied.events, context)
-            overview = None
-            if settings.stack_overview and any(
-                reply.kind in STACK_CHANGED_KINDS and reply.audience is Audience.ROOM
-                for reply in replies
-            ):
-                overview = stack_overview(applied.meeting, settings.bot, item.signal.at)
-            await outbox.send(item, replies, overview)
+            try:
+                await _reply(item, applied, outbox, settings)
+            except Exception:
+                log.exception("committed %s but could not reply", _describe(item))
+
+
+async def _reply(
+    item: Inbound, applied: Applied, outbox: Outbox, settings: ConsumerSettings
+) -> None:
+    context = RenderContext.for_signal(
+        item.signal, settings.bot.name, lanes=applied.meeting.settings.lanes
+    )
+    replies = render_all(applied.events, context)
+    overview = None
+    if settings.stack_overview and any(
+        reply.kind in STACK_CHANGED_KINDS and reply.audience is Audience.ROOM for reply in replies
+    ):
+        overview = stack_overview(applied.meeting, settings.bot, item.signal.at)
+    await outbox.send(item, replies, overview)
 
 
 def stack_overview(meeting: Meeting, bot: Person, at: float) -> Reply | None:
