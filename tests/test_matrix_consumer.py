@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from scorebot.core.model import Join, Person, Settings, Signal, Source
+from scorebot.core.model import Join, Minutes, Person, Settings, Signal, Source
 from scorebot.core.render import Reply
 from scorebot.matrix.consumer import ConsumerSettings, consume, handle
 from scorebot.matrix.items import SYNC_TOKEN, Inbound, Item, Notice, SyncMarker
@@ -120,3 +120,16 @@ async def test_a_reply_that_cannot_be_sent_does_not_stop_the_meeting() -> None:
     await handle(join("$2", BOT), store, outbox, SETTINGS)
 
     assert await store.seen("$1") and await store.seen("$2")
+
+
+async def test_asking_for_minutes_posts_the_minutes_themselves() -> None:
+    store, outbox = MemoryStore(), FakeOutbox()
+    await handle(join("$1"), store, outbox, SETTINGS)
+    asked = Signal(key="$2", sender=ALICE, cue=Minutes(), source=Source.CHAT, at=1001.0)
+
+    await handle(Inbound(asked, ROOM, ROOM, "$2"), store, outbox, SETTINGS)
+
+    _, replies, _ = outbox.sent[-1]
+    document = next(reply for reply in replies if reply.kind == "minutes_document")
+    assert "# Minutes" in document.text and "Alice joined the stack" in document.text
+    assert "Alice joined the stack" in document.html

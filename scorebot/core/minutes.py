@@ -109,7 +109,7 @@ def records(events: Iterable[ev.Event], at: float) -> list[Record]:
     return out
 
 
-def _clock(at: float) -> str:
+def clock(at: float) -> str:
     return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%H:%M:%S")
 
 
@@ -169,7 +169,7 @@ def to_markdown(title: str, room: str, number: int, lines: Sequence[Record]) -> 
         "",
     ]
     for record in lines:
-        out.append(f"- {_clock(record.at)} {line(record)}")
+        out.append(f"- {clock(record.at)} {line(record)}")
     return "\n".join(out) + "\n"
 
 

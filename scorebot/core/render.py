@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import assert_never
 
 from scorebot.core import events as ev
-from scorebot.core.minutes import LANE_NAMES
+from scorebot.core.minutes import LANE_NAMES, Record, clock, to_markdown
+from scorebot.core.minutes import line as minutes_line
 from scorebot.core.model import Lane, Person, Pin, Signal, Source
 
 
@@ -812,11 +813,31 @@ def _minutes(event: ev.MinutesAsked, ctx: RenderContext) -> list[Reply]:
         line = _fmt("No meeting has been held in this room yet, so there are no minutes.")
     else:
         line = _fmt(
-            "Minutes are kept for meeting {n}, with every ouch and oops clearly marked. Say"
-            ' "minutes" at any time to get the latest copy.',
+            "Minutes are kept for meeting {n}, with every ouch and oops clearly marked. The"
+            " minutes so far follow.",
             n=event.number,
         )
     return _answer(ctx, [line], "minutes")
+
+
+def minutes_document(
+    title: str, room: str, number: int, lines: Sequence[Record], ctx: RenderContext
+) -> Reply:
+    """The minutes themselves as one message: Markdown as the plain text, a list as HTML."""
+    heading = html.escape(title or f"Meeting {number}")
+    items = "".join(
+        f"<li>{html.escape(clock(record.at))} {html.escape(minutes_line(record))}</li>"
+        for record in lines
+    )
+    audience = Audience.SENDER if ctx.private else Audience.ROOM
+    return Reply(
+        to_markdown(title, room, number, lines),
+        f"<h3>Minutes: {heading}</h3><p>Times are UTC. Oops and ouch moments are marked OUCH"
+        f" and OOPS.</p><ul>{items}</ul>",
+        audience,
+        (),
+        "minutes_document",
+    )
 
 
 _FACILITATOR_ACTIONS = {

@@ -13,8 +13,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from scorebot.app import Applied, apply_signal
+from scorebot.core.events import MinutesAsked
 from scorebot.core.model import Meeting, Person, Settings, Signal, Source, Status
-from scorebot.core.render import STACK_CHANGED_KINDS, Audience, RenderContext, Reply, render_all
+from scorebot.core.render import (
+    STACK_CHANGED_KINDS,
+    Audience,
+    RenderContext,
+    Reply,
+    minutes_document,
+    render_all,
+)
 from scorebot.core.step import step
 from scorebot.matrix.items import SYNC_TOKEN, Inbound, Item, Notice, SyncMarker
 from scorebot.store.protocol import Store
@@ -73,18 +81,24 @@ async def handle(item: Item, store: Store, outbox: Outbox, settings: ConsumerSet
             if applied is None:
                 return
             try:
-                await _reply(item, applied, outbox, settings)
+                await _reply(item, applied, store, outbox, settings)
             except Exception:
                 log.exception("committed %s but could not reply", _describe(item))
 
 
 async def _reply(
-    item: Inbound, applied: Applied, outbox: Outbox, settings: ConsumerSettings
+    item: Inbound, applied: Applied, store: Store, outbox: Outbox, settings: ConsumerSettings
 ) -> None:
     context = RenderContext.for_signal(
         item.signal, settings.bot.name, lanes=applied.meeting.settings.lanes
     )
     replies = render_all(applied.events, context)
+    for event in applied.events:
+        if isinstance(event, MinutesAsked) and event.number:
+            # The minutes live in the store, not in the meeting state: fetch them here.
+            records = await store.minutes(item.room, event.number)
+            title = applied.meeting.title if event.number == applied.meeting.number else ""
+            replies.append(minutes_document(title, item.room, event.number, records, context))
     overview = None
     if settings.stack_overview and any(
         reply.kind in STACK_CHANGED_KINDS and reply.audience is Audience.ROOM for reply in replies
