@@ -135,10 +135,16 @@ class MatrixOutbox:
     # ------------------------------------------------------------ Outbox protocol
 
     async def send(self, item: Inbound, replies: Sequence[Reply], overview: Reply | None) -> None:
+        # Announcements of stack changes merge into one message per burst; an answer to
+        # someone's question stays a reply to that question. One signal's room replies
+        # share one group, so they keep the core's order ("open ouch to discuss" before
+        # "new topic").
+        changes_stack = any(
+            reply.kind in STACK_CHANGED_KINDS and reply.audience is Audience.ROOM
+            for reply in replies
+        )
+        group = "burst" if changes_stack else (item.reply_to or "")
         for reply in replies:
-            # Announcements of stack changes merge into one message per burst; an answer
-            # to someone's question stays a reply to that question.
-            group = "burst" if reply.kind in STACK_CHANGED_KINDS else (item.reply_to or "")
             if reply.audience is Audience.ROOM:
                 reply_to = None if item.private else item.reply_to
                 pending = self._at(item.room, group)
