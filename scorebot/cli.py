@@ -103,13 +103,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _set_up_logging(verbose: bool) -> None:
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if not verbose:
-        # nio logs every request (with room ids and sometimes content) at info.
-        logging.getLogger("nio").setLevel(logging.WARNING)
-        logging.getLogger("peewee").setLevel(logging.WARNING)
+    # --verbose is for scorebot's own details only, which never include message bodies or
+    # who has priority. Libraries stay quiet at any verbosity: aiosqlite logs every SQL
+    # parameter (the meeting state, priority included) and nio logs requests and events.
+    logging.getLogger("scorebot").setLevel(logging.DEBUG if verbose else logging.INFO)
+    for library in ("aiosqlite", "nio", "peewee"):
+        logging.getLogger(library).setLevel(logging.WARNING)
 
 
 def _init(path: str) -> int:

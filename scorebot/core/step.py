@@ -328,16 +328,17 @@ def _priority(meeting: Meeting, signal: Signal, cue: Priority, facilitator: bool
     if _acting_for_other(signal, cue.who) and not facilitator:
         return meeting, [ev.Refused(ev.Reason.NOT_FACILITATOR, "Priority")]
     person = cue.who or signal.sender
+    by_other = _acting_for_other(signal, cue.who)
+    # Only the person themselves can choose to have priority remembered past this meeting.
+    keep = cue.keep and cue.on and not by_other
     if cue.on:
         priority = meeting.priority | {person.id}
-        kept = meeting.kept_priority | {person.id} if cue.keep else meeting.kept_priority
+        kept = meeting.kept_priority | {person.id} if keep else meeting.kept_priority
     else:
         priority = meeting.priority - {person.id}
         kept = meeting.kept_priority - {person.id}
     meeting = replace(meeting, priority=priority, kept_priority=kept)
-    noted = ev.PriorityNoted(
-        person, cue.on, cue.keep and cue.on, _acting_for_other(signal, cue.who)
-    )
+    noted = ev.PriorityNoted(person, cue.on, keep, by_other)
     return _rearranged(meeting, signal.at), [noted]
 
 

@@ -118,7 +118,16 @@ class SqliteStore:
             log.debug("key %s already applied; nothing changed", key)
             return False
         log.debug("applied key %s to %s", key, after.room)
+        if before.active and not after.active:
+            await self._forget_superseded_states()
         return True
+
+    async def _forget_superseded_states(self) -> None:
+        """Private priority ends with the meeting: copy the log into the database and empty
+        it, so older snapshots (which name who had priority) do not linger in the -wal file.
+        secure_delete (set on open) has already zeroed the superseded rows' bytes."""
+        async with self._lock:
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def _write(
         self, key: str, before: Meeting, after: Meeting, records: Sequence[Record], now: float
@@ -239,6 +248,8 @@ async def _configure(db: aiosqlite.Connection, path: str) -> None:
     # FULL syncs the WAL on every commit: an acknowledged commit survives power loss.
     await db.execute("PRAGMA synchronous = FULL")
     await db.execute("PRAGMA foreign_keys = ON")
+    # Overwrite deleted content with zeros: superseded meeting states hold private priority.
+    await db.execute("PRAGMA secure_delete = ON")
 
 
 async def _version(db: aiosqlite.Connection) -> int:
