@@ -9,7 +9,7 @@ import nio  # type: ignore[import-untyped, unused-ignore]
 from scorebot.core.model import Join, Leave, Ouch, Person, Priority, Source
 from scorebot.matrix.items import Inbound, Notice
 from scorebot.matrix.memory import AdapterMemory
-from scorebot.matrix.signals import Converter, RoomView, after_own_join
+from scorebot.matrix.signals import Converter, RoomView, after_own_join, room_view
 
 BOT = "@scorebot:example.org"
 ALICE = "@alice:example.org"
@@ -265,3 +265,19 @@ def test_history_from_before_the_bot_joined_is_dropped() -> None:
 
     assert after_own_join([old, join, new], BOT) == [new]
     assert after_own_join([old, new], BOT) == [old, new]
+
+
+def two_person_room(name: str | None = None) -> nio.MatrixRoom:
+    room = nio.MatrixRoom("!new:example.org", BOT)
+    room.add_member(BOT, "scorebot", None)
+    room.add_member("@fran:example.org", "Fran", None)
+    room.name = name
+    return room
+
+
+def test_a_new_unnamed_meeting_room_with_two_people_is_not_taken_for_a_direct_chat() -> None:
+    assert not room_view(two_person_room(), 50).direct
+
+
+def test_a_room_marked_direct_on_its_invite_is_a_direct_chat() -> None:
+    assert room_view(two_person_room(), 50, direct_rooms={"!new:example.org"}).direct

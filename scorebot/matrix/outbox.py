@@ -265,7 +265,9 @@ class MatrixOutbox:
         """The bot's direct chat with `user_id`, created (encrypted) if there is none."""
         for room_id, room in self._client.rooms.items():
             if (
-                (room_id in self._memory.direct_rooms or not room.name)
+                # Only rooms marked direct (on the invite, or made by us as direct): an
+                # unnamed meeting room with two people so far must never get private replies.
+                room_id in self._memory.direct_rooms
                 and user_id in room.users
                 and room.joined_count + room.invited_count <= 2
             ):

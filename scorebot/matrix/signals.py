@@ -89,8 +89,10 @@ def room_view(
         )
     )
     count = room.joined_count + room.invited_count
-    direct = room.room_id in set(direct_rooms) or (count == 2 and not room.name)
-    return RoomView(room.room_id, members, facilitators, direct and count <= 2, names)
+    # Only rooms marked direct count: a new, unnamed meeting room that so far holds the
+    # facilitator and the bot is still a meeting room.
+    direct = room.room_id in set(direct_rooms) and count <= 2
+    return RoomView(room.room_id, members, facilitators, direct, names)
 
 
 def _localpart(user_id: str) -> str:
