@@ -27,7 +27,7 @@ from scorebot.matrix.memory import (
     STACK_MESSAGES_VALUE,
     AdapterMemory,
 )
-from scorebot.matrix.signals import Converter, after_own_join, room_view
+from scorebot.matrix.signals import Converter, after_own_join, is_own_join, room_view
 from scorebot.store.protocol import Store
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,11 @@ class MatrixBot:
         """Events a limited timeline left out, oldest first, back to where we were."""
         gaps: dict[str, list[Any]] = {}
         for room_id, info in response.rooms.join.items():
-            if not info.timeline.limited or not since or self._joined_in(info.timeline.events):
+            if (
+                not info.timeline.limited
+                or not since
+                or any(is_own_join(event, self.bot) for event in info.timeline.events)
+            ):
                 # Nothing missed; or the bot just joined, and history before that is not
                 # acted on, so there is nothing to fetch.
                 continue
@@ -151,16 +155,6 @@ class MatrixBot:
             log.info("filled a gap of %s events in %s", len(missed), room_id)
             gaps[room_id] = missed[::-1]
         return gaps
-
-    def _joined_in(self, events: list[Any]) -> bool:
-        """Whether these timeline events include the bot's own join."""
-        return any(
-            isinstance(event, nio.RoomMemberEvent)
-            and event.state_key == self.bot
-            and event.membership == "join"
-            and event.prev_membership != "join"
-            for event in events
-        )
 
     def _enqueue(self, response: Any, gaps: dict[str, list[Any]]) -> None:
         self._absorb_state(response)

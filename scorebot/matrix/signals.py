@@ -99,16 +99,21 @@ def _localpart(user_id: str) -> str:
     return user_id[1:].split(":", 1)[0] if user_id.startswith("@") else user_id
 
 
+def is_own_join(event: Any, bot: str) -> bool:
+    """The bot's own join (not a profile change while already joined)."""
+    return (
+        isinstance(event, nio.RoomMemberEvent)
+        and event.state_key == bot
+        and event.membership == "join"
+        and event.prev_membership != "join"
+    )
+
+
 def after_own_join(events: Sequence[Any], bot: str) -> list[Any]:
     """Drop timeline events from before the bot joined (history it must not act on)."""
     start = 0
     for index, event in enumerate(events):
-        if (
-            isinstance(event, nio.RoomMemberEvent)
-            and event.state_key == bot
-            and event.membership == "join"
-            and event.prev_membership != "join"
-        ):
+        if is_own_join(event, bot):
             start = index + 1
     return list(events[start:])
 
