@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from scorebot.core.minutes import Record
 from scorebot.core.model import Meeting
-from scorebot.store.protocol import MeetingInfo
+from scorebot.store.protocol import MeetingInfo, ended_at
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +44,11 @@ class MemoryStore:
         self.meetings_by_room[room] = after
         if number > 0 or records:
             info = self.infos.get((room, number))
-            ended_at = info.ended_at if info is not None else None
-            if before.active and not after.active:
-                # Records carry the signal's time; without any, the commit time is the best guess.
-                ended_at = records[-1].at if records else time.time()
+            ended = ended_at(before, after, records, time.time())
+            if ended is None and info is not None:
+                ended = info.ended_at  # later signals keep the end time, as SQLite's coalesce
             self.infos[(room, number)] = MeetingInfo(
-                room, number, after.title, after.started_at, ended_at
+                room, number, after.title, after.started_at, ended
             )
         if records:
             self.records.setdefault((room, number), []).extend(records)

@@ -21,6 +21,18 @@ class MeetingInfo:
     ended_at: float | None
 
 
+def ended_at(
+    before: Meeting, after: Meeting, records: Sequence[Record], now: float
+) -> float | None:
+    """When `apply` should record the meeting as ended: only on the step that ends it.
+
+    Records carry the signal's time; without any, the commit time is the best guess.
+    """
+    if before.active and not after.active:
+        return records[-1].at if records else now
+    return None
+
+
 class Store(Protocol):
     async def load(self, room: str) -> Meeting | None:
         """The room's meeting as last committed, or None if the room is new."""

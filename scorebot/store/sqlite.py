@@ -15,7 +15,7 @@ import aiosqlite
 from scorebot.core.minutes import Record
 from scorebot.core.model import Meeting
 from scorebot.store.codec import decode_meeting, decode_record, encode_meeting, encode_record
-from scorebot.store.protocol import MeetingInfo
+from scorebot.store.protocol import MeetingInfo, ended_at
 
 log = logging.getLogger(__name__)
 
@@ -147,17 +147,19 @@ class SqliteStore:
             (room, encode_meeting(after), now),
         )
         if number > 0 or records:
-            ended_at: float | None = None
-            if before.active and not after.active:
-                # Records carry the signal's time; without any, commit time is the best guess.
-                ended_at = records[-1].at if records else now
             await self._db.execute(
                 "INSERT INTO meetings (room, number, title, started_at, ended_at)"
                 " VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (room, number) DO UPDATE"
                 " SET title = excluded.title, started_at = excluded.started_at,"
                 " ended_at = coalesce(excluded.ended_at, meetings.ended_at)",
-                (room, number, after.title, after.started_at, ended_at),
+                (
+                    room,
+                    number,
+                    after.title,
+                    after.started_at,
+                    ended_at(before, after, records, now),
+                ),
             )
         if records:
             rows = list(
