@@ -35,6 +35,7 @@ from scorebot.core.model import (
     Tick,
     WhereAmI,
 )
+from scorebot.core.rules import CueKind
 from scorebot.core.step import step
 
 ANN = Person("@ann:example.org", "Ann")
@@ -121,7 +122,22 @@ def test_private_priority_lifts_a_person_above_others_who_have_spoken() -> None:
     run.do(ANN, Join())
     run.do(BO, Join())
     run.do(BO, Priority(True), source=Source.DIRECT)
-    assert run.order() == ["Bo", "Ann"]
+    run.do(CY, Join())  # the next public change
+    assert run.order() == ["Bo", "Cy", "Ann"]
+
+
+def test_private_priority_changes_the_order_only_at_the_next_public_change() -> None:
+    run = started()
+    for person in (ANN, BO):
+        run.do(person, Join())
+        run.fac(Next())
+    run.do(ANN, Join())
+    run.do(BO, Join())
+    before = run.meeting.stack
+    run.do(BO, Priority(True), source=Source.DIRECT)
+    assert run.meeting.stack == before  # nobody can tell who asked from the order changing
+    run.do(CY, Join())
+    assert run.order() == ["Bo", "Cy", "Ann"]
 
 
 def test_priority_and_not_yet_spoken_together_beat_either_alone() -> None:
@@ -134,7 +150,8 @@ def test_priority_and_not_yet_spoken_together_beat_either_alone() -> None:
     run.do(BO, Join())  # not spoken: one lift
     run.do(CY, Join())  # not spoken and priority: two lifts
     run.do(CY, Priority(True))
-    assert run.order() == ["Cy", "Ann", "Bo"]
+    run.do(DEE, Join())  # not spoken: one lift; and the public change that applies priority
+    assert run.order() == ["Cy", "Ann", "Bo", "Dee"]
 
 
 def test_priority_stops_lifting_after_a_significant_contribution() -> None:
@@ -204,8 +221,8 @@ def test_joining_again_in_another_lane_changes_the_lane() -> None:
 def test_a_closed_stack_takes_only_points_of_process() -> None:
     run = started()
     run.fac(CloseStack())
-    refused = only(run.do(ANN, Join()), ev.Refused)
-    assert refused.reason is ev.Reason.STACK_CLOSED
+    refused = only(run.do(ANN, Join()), ev.StackIsClosed)
+    assert refused.person == ANN
     run.do(BO, Join(lane=Lane.PROCESS))
     run.fac(OpenStack())
     run.do(ANN, Join())
@@ -228,8 +245,8 @@ def test_leaving_when_not_on_the_stack_changes_nothing() -> None:
 
 def test_only_a_facilitator_can_act_for_someone_else() -> None:
     run = started()
-    refused = only(run.do(ANN, Join(who=BO)), ev.Refused)
-    assert refused.reason is ev.Reason.NOT_FACILITATOR and run.meeting.stack == ()
+    refused = only(run.do(ANN, Join(who=BO)), ev.NotAllowed)
+    assert refused.kind is CueKind.PUT_ON and run.meeting.stack == ()
     joined = only(run.fac(Join(who=Person.guest("Maria"))), ev.Joined)
     assert joined.by == FAC and joined.person.is_guest
 
@@ -246,8 +263,8 @@ def test_a_participant_cannot_call_next() -> None:
     run = started()
     run.do(BO, Join())
     before = run.meeting
-    refused = only(run.do(ANN, Next()), ev.Refused)
-    assert refused.reason is ev.Reason.NOT_FACILITATOR and run.meeting == before
+    refused = only(run.do(ANN, Next()), ev.NotAllowed)
+    assert refused.kind is CueKind.NEXT and run.meeting == before
 
 
 def test_next_ends_the_turn_and_calls_the_top_of_the_stack() -> None:
@@ -272,7 +289,7 @@ def test_only_the_speaker_can_say_done() -> None:
     run = started()
     run.do(ANN, Join())
     run.fac(Next())
-    assert only(run.do(BO, Done()), ev.Refused).reason is ev.Reason.NOT_SPEAKER
+    assert only(run.do(BO, Done()), ev.NotSpeaker)
     ended = only(run.do(ANN, Done(), after=30), ev.TurnEnded)
     assert ended.yielded and ended.seconds == 31  # 1 s for the refused "done", then 30
 
@@ -291,8 +308,8 @@ def test_moving_to_a_place_that_does_not_exist_changes_nothing() -> None:
     run = started()
     run.do(ANN, Join())
     before = run.meeting
-    refused = only(run.fac(Move(ANN, 5)), ev.Refused)
-    assert refused.reason is ev.Reason.NO_SUCH_POSITION and run.meeting == before
+    refused = only(run.fac(Move(ANN, 5)), ev.NoSuchPlace)
+    assert refused.size == 1 and run.meeting == before
 
 
 def test_clear_empties_the_stack() -> None:
@@ -325,7 +342,7 @@ def test_a_join_without_a_meeting_starts_one_so_nothing_is_lost() -> None:
 
 def test_next_without_a_meeting_is_explained() -> None:
     run = Run()
-    assert only(run.fac(Next()), ev.Refused).reason is ev.Reason.NO_MEETING
+    assert only(run.fac(Next()), ev.NoMeetingRunning).kind is CueKind.NEXT
 
 
 def test_ouch_is_aimed_at_the_current_speaker_by_default() -> None:
@@ -361,9 +378,9 @@ def test_oops_with_no_ouch_aimed_at_you_takes_the_latest_open_one() -> None:
 def test_open_pins_come_back_when_the_topic_ends_and_when_the_meeting_ends() -> None:
     run = started()
     run.do(ANN, Ouch(at=BO))
-    assert only(run.fac(NewTopic("Next")), ev.PinsToDiscuss).moment == "topic"
+    assert only(run.fac(NewTopic("Next")), ev.PinsToDiscuss).moment is ev.Moment.TOPIC
     reminder = only(run.fac(EndMeeting()), ev.PinsToDiscuss)
-    assert reminder.moment == "meeting" and reminder.pins[0].id == 1
+    assert reminder.moment is ev.Moment.MEETING and reminder.pins[0].id == 1
 
 
 def test_resolved_pins_are_not_brought_back() -> None:
@@ -375,7 +392,7 @@ def test_resolved_pins_are_not_brought_back() -> None:
 
 def test_resolving_a_pin_that_does_not_exist_is_explained() -> None:
     run = started()
-    assert only(run.fac(Resolve(7)), ev.Refused).reason is ev.Reason.NO_SUCH_PIN
+    assert only(run.fac(Resolve(7)), ev.NoSuchPin).pin == 7
 
 
 def test_priority_is_forgotten_when_the_meeting_ends() -> None:

@@ -83,7 +83,7 @@ async def test_one_signals_replies_keep_the_cores_order_in_one_message() -> None
 
     [(_, _, content)] = client.sent
     body = content["body"]
-    assert body.index("Ben ended") < body.index("open ouch") < body.index("New topic")
+    assert body.index("Ben's turn ended") < body.index("open ouch") < body.index("New topic")
 
 
 async def test_a_rate_limited_reply_waits_as_told_and_is_sent_once() -> None:

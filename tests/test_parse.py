@@ -183,11 +183,11 @@ def test_hand_emoji_are_recognised_with_any_modifier() -> None:
 def test_private_messages_carry_priority_and_anonymous_ouch(
     text: str, expected: PrivateRequest
 ) -> None:
-    assert parse_private(text, ParseContext(private=True)) == expected
+    assert parse_private(text, ParseContext()) == expected
 
 
 def test_an_unknown_private_message_gets_private_help() -> None:
-    result = parse_private("hello there", ParseContext(private=True))
+    result = parse_private("hello there", ParseContext())
     assert isinstance(result, Unclear) and result.private and "priority" in result.message
 
 
@@ -195,4 +195,4 @@ def test_an_unknown_private_message_gets_private_help() -> None:
 def test_any_text_parses_without_raising(text: str) -> None:
     parse(text, FACILITATOR)
     parse(text, MEMBER)
-    parse_private(text, ParseContext(private=True))
+    parse_private(text, ParseContext())

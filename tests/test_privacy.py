@@ -229,7 +229,9 @@ async def check_one_signal(
         aimed = pinned.pin.at_person
         if aimed is None or aimed.id != signal.sender.id:
             for reply in room:
-                assert not mentions_person(room_words(reply), signal.sender), reply
+                # The stack overview lists open pins; an older pin may be aimed at them.
+                others = re.compile(rf"pin (?!{pinned.pin.id}\b)\d+, aimed at [^\n]*?(?=</li>|\n)")
+                assert not mentions_person(others.sub("", room_words(reply)), signal.sender), reply
     if any(isinstance(e, ev.MeetingEnded) for e in applied.events):
         stored = await store.load(ROOM)
         assert stored is not None
@@ -417,7 +419,7 @@ def test_a_lifted_persons_place_is_explained_exactly_like_a_first_time_speakers(
     assert "1 person by the progressive stack's rules" in where_lifted[0].text
     assert normalized(where_lifted, everyone) == normalized(where_first, everyone)
     [overview] = room_replies(lifted, yusuf, Status(), 61)
-    assert f"1. {ximena.name}" in overview.text.splitlines()
+    assert f"- 1st: {ximena.name}" in overview.text.splitlines()
 
 
 @st.composite

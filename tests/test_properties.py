@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,6 +19,7 @@ from scorebot.core.model import (
     Help,
     Join,
     Lane,
+    Later,
     Leave,
     Meeting,
     Minutes,
@@ -39,6 +40,7 @@ from scorebot.core.model import (
     StartMeeting,
     Status,
     Tick,
+    Undo,
     WhereAmI,
 )
 from scorebot.core.rules import lane_of, lifts
@@ -113,11 +115,11 @@ def fold(meeting: Meeting, signals: list[Signal]) -> tuple[Meeting, list[ev.Even
 def assert_invariants(meeting: Meeting, now: float) -> None:
     ids = [entry.person.id for entry in meeting.stack]
     assert len(ids) == len(set(ids)), "someone is on the stack twice"
-    assert all(turn.ended_at is not None for turn in meeting.turns[:-1]), "two turns at once"
     assert len({pin.id for pin in meeting.pins}) == len(meeting.pins)
-    # The ordering rule holds among everyone the facilitator has not placed by hand.
+    assert all(pin.id <= meeting.last_pin for pin in meeting.pins)
+    # The ordering rule holds among everyone not placed by hand nor stepped back one place.
     lift = lifts(meeting, now)
-    free = [e for e in meeting.stack if not e.pinned]
+    free = [e for e in meeting.stack if not e.pinned and e.after is None]
     keys = [(lane_of(meeting, e), -lift[e.person.id], e.seq) for e in free]
     assert keys == sorted(keys), "progressive order broken"
     if not meeting.active:
@@ -162,36 +164,81 @@ def test_an_anonymous_ouch_never_stores_its_sender(signals: list[Signal]) -> Non
 
 
 @dataclass
+class Waiting:
+    who: str
+    lane: int
+    seq: int
+    pinned: bool = False
+    waived: bool = False
+    after: str | None = None
+
+
+REGULAR = int(Lane.REGULAR)
+
+
+@dataclass
 class NaiveMeeting:
     """The rules restated as plainly as possible: lists, loops, no cleverness."""
 
-    waiting: list[tuple[str, int, int]] = field(default_factory=list)  # (id, lane, seq)
+    waiting: list[Waiting] = field(default_factory=list)
+    """in the order of the stack as last arranged"""
     spoke_this_topic: dict[str, int] = field(default_factory=dict)
     priority: set[str] = field(default_factory=set)
+    priority_shown: set[str] = field(default_factory=set)
     speaker: str | None = None
     seq: int = 0
+    lanes: bool = True
+    closed: bool = False
+    undo: list[Waiting] | None = None
 
-    def lifted(self, who: str) -> int:
-        fresh = self.spoke_this_topic.get(who, 0) == 0
+    def lane(self, entry: Waiting) -> int:
+        return entry.lane if self.lanes else REGULAR
+
+    def lifted(self, entry: Waiting) -> int:
+        if entry.waived:
+            return 0
+        turns = self.spoke_this_topic.get(entry.who, 0)
         # significant_turns=2, significant_seconds=0 in this machine's settings
-        significant = self.spoke_this_topic.get(who, 0) >= 2
-        return int(fresh) + int(who in self.priority and not significant)
+        mine = entry.who in self.priority_shown and turns < 2
+        return int(turns == 0) + int(mine)
 
-    def order(self) -> list[str]:
-        out: list[tuple[str, int, int]] = []
+    def before(self, a: Waiting, b: Waiting) -> bool:
+        if self.lane(a) != self.lane(b):
+            return self.lane(a) < self.lane(b)
+        if self.lifted(a) != self.lifted(b):
+            return self.lifted(a) > self.lifted(b)
+        return a.seq < b.seq
+
+    def rearrange(self) -> None:
+        """A public change: private priority shows now, and the rules order the stack."""
+        self.priority_shown = set(self.priority)
+        ids = [entry.who for entry in self.waiting]
+        free: list[Waiting] = []
         for entry in self.waiting:
+            if entry.pinned:
+                continue
+            if entry.after not in ids:
+                entry.after = None
             place = 0
-            while place < len(out) and not self.before(entry, out[place]):
+            while place < len(free) and not self.before(entry, free[place]):
                 place += 1
-            out.insert(place, entry)
-        return [who for who, _, _ in out]
+            free.insert(place, entry)
+        for entry in [e for e in free if e.after is not None]:
+            me = free.index(entry)
+            target = next(i for i, e in enumerate(free) if e.who == entry.after)
+            if target > me and self.lane(free[target]) == self.lane(entry):
+                free.remove(entry)
+                free.insert(target, entry)
+        for index, entry in enumerate(self.waiting):
+            if entry.pinned:
+                free.insert(min(index, len(free)), entry)
+        self.waiting = free
 
-    def before(self, a: tuple[str, int, int], b: tuple[str, int, int]) -> bool:
-        if a[1] != b[1]:
-            return a[1] < b[1]
-        if self.lifted(a[0]) != self.lifted(b[0]):
-            return self.lifted(a[0]) > self.lifted(b[0])
-        return a[2] < b[2]
+    def find(self, who: str) -> Waiting | None:
+        return next((e for e in self.waiting if e.who == who), None)
+
+    def snapshot(self) -> list[Waiting]:
+        return [replace(entry) for entry in self.waiting]
 
 
 FAC = Person("@fac:example.org", "Facilitator")
@@ -214,39 +261,113 @@ class MeetingMachine(RuleBasedStateMachine):
         self.meeting, events = step(self.meeting, signal)
         return events
 
+    def changed(self, before: list[Waiting]) -> None:
+        """Undo takes back only the latest hand change: any other change forgets it."""
+        if self.model.waiting != before:
+            self.model.undo = None
+
+    def _join(self, who: Person, lane: Lane) -> bool:
+        model = self.model
+        wanted = int(lane) if model.lanes else REGULAR
+        entry = model.find(who.id)
+        if entry is not None and model.lane(entry) == wanted:
+            return False
+        if model.closed and not (model.lanes and lane is Lane.PROCESS):
+            return False
+        if entry is None:
+            model.waiting.append(Waiting(who.id, wanted, model.seq))
+            model.seq += 1
+        else:
+            entry.lane, entry.waived, entry.after = wanted, False, None
+        model.rearrange()
+        return True
+
     @rule(who=people, lane=lanes)
     def join(self, who: Person, lane: Lane) -> None:
+        before = self.model.snapshot()
         self.send(who, Join(lane=lane))
-        entry = next((e for e in self.model.waiting if e[0] == who.id), None)
-        if entry is None:
-            self.model.waiting.append((who.id, int(lane), self.model.seq))
-            self.model.seq += 1
-        else:
-            index = self.model.waiting.index(entry)
-            self.model.waiting[index] = (who.id, int(lane), entry[2])
+        self._join(who, lane)
+        self.changed(before)
+
+    @rule(who=people, lane=lanes)
+    def put_on(self, who: Person, lane: Lane) -> None:
+        before = self.model.snapshot()
+        self.send(FAC, Join(who=who, lane=lane), facilitator=True)
+        if self._join(who, lane):
+            self.model.undo = before
 
     @rule(who=people)
     def leave(self, who: Person) -> None:
+        before = self.model.snapshot()
         self.send(who, Leave())
-        self.model.waiting = [e for e in self.model.waiting if e[0] != who.id]
+        if self.model.find(who.id) is not None:
+            self.model.waiting = [e for e in self.model.waiting if e.who != who.id]
+            self.model.rearrange()
+        self.changed(before)
+
+    @rule(who=people, place=st.integers(0, 6))
+    def move(self, who: Person, place: int) -> None:
+        before = self.model.snapshot()
+        self.send(FAC, Move(who, place), facilitator=True)
+        entry = self.model.find(who.id)
+        if entry is None or not 1 <= place <= len(self.model.waiting):
+            return
+        self.model.waiting.remove(entry)
+        entry.pinned, entry.after = True, None
+        self.model.waiting.insert(place - 1, entry)
+        self.model.rearrange()
+        self.model.undo = before
+
+    @rule(who=people, to_end=st.booleans())
+    def later(self, who: Person, to_end: bool) -> None:
+        before = self.model.snapshot()
+        self.send(who, Later(to_end))
+        model = self.model
+        entry = model.find(who.id)
+        if entry is not None:
+            index = model.waiting.index(entry)
+            behind = [e for e in model.waiting[index + 1 :] if model.lane(e) == model.lane(entry)]
+            if behind:
+                entry.pinned = False
+                if to_end:
+                    entry.seq, entry.waived, entry.after = model.seq, True, None
+                    model.seq += 1
+                else:
+                    entry.after = behind[0].who
+                model.rearrange()
+        self.changed(before)
+
+    @rule()
+    def undo(self) -> None:
+        self.send(FAC, Undo(), facilitator=True)
+        if self.model.undo is not None:
+            self.model.waiting, self.model.undo = self.model.undo, None
+            self.model.rearrange()
 
     @rule()
     def next_speaker(self) -> None:
+        before = self.model.snapshot()
         self.send(FAC, Next(), facilitator=True)
-        order = self.model.order()
-        self.model.speaker = None
-        if order:
-            first = order[0]
-            self.model.waiting = [e for e in self.model.waiting if e[0] != first]
-            self.model.spoke_this_topic[first] = self.model.spoke_this_topic.get(first, 0) + 1
-            self.model.speaker = first
+        model = self.model
+        if model.speaker is not None:
+            model.speaker = None
+            model.rearrange()
+        if model.waiting:
+            first = model.waiting.pop(0)
+            model.spoke_this_topic[first.who] = model.spoke_this_topic.get(first.who, 0) + 1
+            model.speaker = first.who
+            model.rearrange()
+        self.changed(before)
 
     @precondition(lambda self: self.model.speaker is not None)
     @rule()
     def speaker_done(self) -> None:
+        before = self.model.snapshot()
         speaker = next(p for p in PEOPLE if p.id == self.model.speaker)
         self.send(speaker, Done())
         self.model.speaker = None
+        self.model.rearrange()
+        self.changed(before)
 
     @rule(who=people, on=st.booleans())
     def priority(self, who: Person, on: bool) -> None:
@@ -256,21 +377,41 @@ class MeetingMachine(RuleBasedStateMachine):
         else:
             self.model.priority.discard(who.id)
 
+    @rule(closed=st.booleans())
+    def close_or_open(self, closed: bool) -> None:
+        self.send(FAC, CloseStack() if closed else OpenStack(), facilitator=True)
+        self.model.closed = closed
+
+    @rule(on=st.booleans())
+    def switch_lanes(self, on: bool) -> None:
+        before = self.model.snapshot()
+        self.send(FAC, SetLanes(on), facilitator=True)
+        self.model.lanes = on
+        self.model.rearrange()
+        self.changed(before)
+
     @rule()
     def new_topic(self) -> None:
+        before = self.model.snapshot()
         self.send(FAC, NewTopic("t"), facilitator=True)
         self.model.spoke_this_topic = {}
         self.model.speaker = None
+        self.model.rearrange()
+        self.changed(before)
 
     @invariant()
     def same_order_as_the_naive_model(self) -> None:
-        assert [e.person.id for e in self.meeting.stack] == self.model.order()
+        assert [e.person.id for e in self.meeting.stack] == [e.who for e in self.model.waiting]
 
     @invariant()
     def same_speaker_as_the_naive_model(self) -> None:
         turn = self.meeting.current_turn
         assert (turn.person.id if turn else None) == self.model.speaker
 
+    @invariant()
+    def undo_is_there_exactly_when_the_model_has_it(self) -> None:
+        assert (self.meeting.undo is None) == (self.model.undo is None)
 
-MeetingMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+
+MeetingMachine.TestCase.settings = settings(max_examples=80, stateful_step_count=40, deadline=None)
 test_meeting_matches_the_naive_model = MeetingMachine.TestCase

@@ -39,6 +39,7 @@ from scorebot.core.model import (
     Settings,
     Signal,
     Source,
+    StackAction,
     StartMeeting,
     Status,
     Tick,
@@ -55,6 +56,7 @@ from scorebot.core.render import (
     render,
     render_all,
 )
+from scorebot.core.rules import CueKind
 from scorebot.core.step import step
 
 MARIA = Person("@maria:example.org", "Maria")
@@ -66,8 +68,26 @@ SCRIPT = Person("@evil:example.org", "<script>alert(1)</script>")
 IN_ROOM = RenderContext(sender=MARIA, source=Source.CHAT)
 PRIVATELY = RenderContext(sender=MARIA, source=Source.DIRECT, private=True)
 
-PIN = Pin(id=1, by=MARIA, at_person=JO, topic=1, pinned_at=10.0)
-ANONYMOUS_PIN = Pin(id=2, by=None, at_person=JO, topic=1, pinned_at=20.0)
+PIN = Pin(id=1, by=MARIA, at_person=JO, pinned_at=10.0)
+ANONYMOUS_PIN = Pin(id=2, by=None, at_person=JO, pinned_at=20.0)
+
+
+REFUSALS: list[ev.Event] = [
+    *(ev.NotAllowed(kind) for kind in CueKind),
+    *(ev.NoMeetingRunning(kind) for kind in CueKind),
+    ev.MeetingRunning("Budget"),
+    ev.NotSpeaker(),
+    ev.NoSuchPlace(0),
+    ev.NoSuchPlace(1),
+    ev.NoSuchPlace(4),
+    ev.NoSuchPin(3),
+    ev.StackIsClosed(MARIA),
+    ev.StackIsClosed(JO),
+    ev.NothingToUndo(),
+    ev.OuchAimedElsewhere(PIN),
+    ev.NobodyBehind(MARIA, 3),
+]
+"""Every kind of refusal, with every cue where the refusal names it."""
 
 
 def one_of_each() -> list[ev.Event]:
@@ -77,10 +97,10 @@ def one_of_each() -> list[ev.Event]:
         ev.MeetingStarted("", 4, automatic=True),
         ev.MeetingEnded("Budget", 3, (ev.SpeakingTotal(JO, 2, 240.0),), left_on_stack=2),
         ev.TopicStarted(2, "Rent", carried_over=3),
-        ev.PinsToDiscuss((PIN, ANONYMOUS_PIN), "topic"),
-        ev.PinsToDiscuss((PIN,), "meeting"),
+        ev.PinsToDiscuss((PIN, ANONYMOUS_PIN), ev.Moment.TOPIC),
+        ev.PinsToDiscuss((PIN,), ev.Moment.MEETING),
         ev.Joined(MARIA, Lane.REGULAR, 2, 3, Source.CHAT),
-        ev.Joined(SAM, Lane.PROCESS, 1, 3, Source.FACILITATOR, by=FRAN),
+        ev.Joined(SAM, Lane.PROCESS, 1, 3, Source.CHAT, by=FRAN),
         ev.Joined(MARIA, Lane.CLARIFYING, 1, 3, Source.CALL_HAND, lane_changed=True),
         ev.Joined(MARIA, Lane.REGULAR, 3, 3, Source.CHAT, lanes_off=True),
         ev.AlreadyOnStack(MARIA, 2, Lane.DIRECT),
@@ -119,10 +139,10 @@ def one_of_each() -> list[ev.Event]:
             speaker_seconds=125.0,
             stack=(ev.StackLine(1, MARIA, Lane.PROCESS), ev.StackLine(2, SAM, Lane.REGULAR)),
             closed=True,
-            open_pins=2,
+            pins=(PIN, replace(ANONYMOUS_PIN, at_person=None)),
             totals=(ev.SpeakingTotal(JO, 2, 240.0), ev.SpeakingTotal(SAM, 1, 30.0)),
         ),
-        ev.StatusShown(False, "", "", None, 0.0, (), False, 0, ()),
+        ev.StatusShown(False, "", "", None, 0.0, (), False, (), ()),
         ev.WhereShown(MARIA, 3, 5, speaking=False),
         ev.WhereShown(MARIA, None, 5, speaking=False),
         ev.WhereShown(MARIA, None, 5, speaking=True),
@@ -130,9 +150,15 @@ def one_of_each() -> list[ev.Event]:
         ev.HelpShown(facilitator=False, lanes=False),
         ev.MinutesAsked(3),
         ev.WrapUpReminded(JO, 180.0),
-        *(ev.Refused(reason, "3") for reason in ev.Reason),
-        ev.Refused(ev.Reason.NOT_FACILITATOR, "Next"),
-        ev.Refused(ev.Reason.NOT_FACILITATOR, "Priority"),
+        ev.HeadsUpChanged(True),
+        ev.HeadsUpChanged(False),
+        ev.UpNext(JO),
+        ev.SteppedBack(MARIA, 3, 4, to_end=False),
+        ev.SteppedBack(MARIA, 4, 4, to_end=True),
+        *(ev.Undone(action, JO, FRAN) for action in StackAction),
+        ev.Called(MARIA, Lane.REGULAR, up_next=JO, remaining=2, heads_up=False),
+        ev.PriorityNoted(MARIA, on=True, keep=False, by_facilitator=False, meeting_running=False),
+        *REFUSALS,
     ]
 
 
@@ -253,14 +279,16 @@ def test_plain_text_says_everything_the_html_says() -> None:
 def test_status_lists_the_stack_in_order_as_numbered_lines() -> None:
     status = next(e for e in SAMPLES if isinstance(e, ev.StatusShown) and e.active)
     reply = render(status, IN_ROOM)[0]
-    assert "1. Maria (point of process)\n2. Sam\n" in reply.text
+    assert "- 1st: Maria, point of process\n- 2nd: Sam\n" in reply.text
     assert "Jo has the floor (2 minutes 5 seconds so far)" in reply.text
     assert "closed" in reply.text
-    assert "2 open ouches" in reply.text
+    assert (
+        "2 open ouches to talk about:\n- pin 1, aimed at Jo\n- pin 2, aimed at nobody" in reply.text
+    )
     assert "Speaking time this topic: Jo 4 minutes over 2 turns, Sam 30 seconds over 1 turn." in (
         reply.text
     )
-    assert "<ol>" in reply.html
+    assert "<ul>" in reply.html
     assert reply.kind == "status"
 
 
@@ -270,7 +298,7 @@ def test_status_lists_the_stack_in_order_as_numbered_lines() -> None:
 def test_the_called_person_and_the_next_one_are_mentioned() -> None:
     reply = render(ev.Called(MARIA, Lane.REGULAR, JO, 2), IN_ROOM)[0]
     assert reply.text.startswith("Maria, you have the floor.")
-    assert "Next up: Jo." in reply.text
+    assert "Jo, you are next." in reply.text
     assert reply.mentions == (MARIA.id, JO.id)
     assert 'href="https://matrix.to/#/@maria:example.org"' in reply.html
 
@@ -278,7 +306,7 @@ def test_the_called_person_and_the_next_one_are_mentioned() -> None:
 def test_guests_are_never_mentioned_or_linked() -> None:
     events: list[ev.Event] = [
         ev.Called(SAM, Lane.REGULAR, SAM, 1),
-        ev.Joined(SAM, Lane.REGULAR, 1, 1, Source.FACILITATOR, by=FRAN),
+        ev.Joined(SAM, Lane.REGULAR, 1, 1, Source.CHAT, by=FRAN),
         ev.WrapUpReminded(SAM, 200.0),
         ev.OuchPinned(replace(PIN, by=None, at_person=SAM)),
     ]
@@ -290,14 +318,14 @@ def test_guests_are_never_mentioned_or_linked() -> None:
 
 
 def test_someone_put_on_the_stack_by_a_facilitator_is_told_who_did_it() -> None:
-    reply = render(ev.Joined(JO, Lane.REGULAR, 2, 3, Source.FACILITATOR, by=FRAN), IN_ROOM)[0]
+    reply = render(ev.Joined(JO, Lane.REGULAR, 2, 3, Source.CHAT, by=FRAN), IN_ROOM)[0]
     assert reply.text == "Fran put Jo on the stack: 2nd of 3."
     assert reply.mentions == (JO.id,)
 
 
 def test_a_wrap_up_reminder_names_the_speaker_and_the_time() -> None:
     reply = render(ev.WrapUpReminded(JO, 180.0), IN_ROOM)[0]
-    assert reply.text == "Jo, you have spoken for 3 minutes; please start to wrap up."
+    assert reply.text == "Time check: Jo, you have spoken for 3 minutes. Please start to wrap up."
     assert reply.mentions == (JO.id,)
 
 
@@ -401,7 +429,7 @@ def test_help_mentions_the_private_words_only_in_private() -> None:
 
 
 def test_refusals_say_who_can_do_it() -> None:
-    reply = render(ev.Refused(ev.Reason.NOT_FACILITATOR, "Next"), IN_ROOM)[0]
+    reply = render(ev.NotAllowed(CueKind.NEXT), IN_ROOM)[0]
     assert reply.text == (
         "Only a facilitator can call the next speaker. Facilitators are people with moderator"
         " rights in this room, or people a facilitator named."
@@ -409,19 +437,20 @@ def test_refusals_say_who_can_do_it() -> None:
 
 
 def test_no_meeting_says_how_to_start_one() -> None:
-    text = render(ev.Refused(ev.Reason.NO_MEETING), IN_ROOM)[0].text
-    assert text.startswith("No meeting is running.")
-    assert '"start meeting"' in text
+    text = render(ev.NoMeetingRunning(CueKind.NEXT), IN_ROOM)[0].text
+    assert text.startswith("No meeting is running, so I cannot call the next speaker now.")
+    assert '"start meeting TITLE"' in text
+    assert 'Saying "stack" also starts one and puts you on the stack.' in text
 
 
 def test_a_place_outside_the_stack_gives_the_range() -> None:
-    text = render(ev.Refused(ev.Reason.NO_SUCH_POSITION, "4"), IN_ROOM)[0].text
+    text = render(ev.NoSuchPlace(4), IN_ROOM)[0].text
     assert "from 1 to 4" in text
 
 
 def test_a_closed_stack_with_lanes_off_does_not_offer_a_lane() -> None:
     lanes_off = replace(IN_ROOM, lanes=False)
-    text = render(ev.Refused(ev.Reason.STACK_CLOSED, "Maria"), lanes_off)[0].text
+    text = render(ev.StackIsClosed(MARIA), lanes_off)[0].text
     assert "stack process" not in text
     assert '"open stack"' in text
 
@@ -431,8 +460,8 @@ def test_a_closed_stack_with_lanes_off_does_not_offer_a_lane() -> None:
 
 def test_an_ouch_is_clearly_marked_and_tells_the_person_how_to_answer() -> None:
     reply = render(ev.OuchPinned(PIN), IN_ROOM)[0]
-    assert reply.text.startswith("Ouch noted (pin 1) from Maria, aimed at Jo.")
-    assert 'Jo, you can say "oops"' in reply.text
+    assert reply.text.startswith("Ouch noted as pin 1 from Maria, aimed at Jo.")
+    assert 'Jo, if it was you, say "oops"' in reply.text
     assert "minutes" in reply.text
     assert reply.mentions == (JO.id,)
 
@@ -449,9 +478,9 @@ def test_an_anonymous_ouch_shows_someone_and_confirms_privately() -> None:
 
 def test_open_ouches_are_brought_back_before_moving_on() -> None:
     reply = render(ev.PinsToDiscuss((PIN, ANONYMOUS_PIN), "topic"), IN_ROOM)[0]
-    assert reply.text.startswith("Before moving on: 2 open ouches to discuss:")
-    assert "pin 1 from Maria, aimed at Jo" in reply.text
-    assert "pin 2 from someone, aimed at Jo" in reply.text
+    assert reply.text.startswith("Before we move on: 2 open ouches to talk about:")
+    assert "pin 1, from Maria, aimed at Jo" in reply.text
+    assert "pin 2, from someone, aimed at Jo" in reply.text
 
 
 # ---------------------------------------------------------------- privacy
@@ -467,12 +496,12 @@ def test_priority_noted_goes_only_to_the_sender(context: RenderContext) -> None:
 
 
 def test_a_refused_priority_mark_stays_private() -> None:
-    replies = render(ev.Refused(ev.Reason.NOT_FACILITATOR, "Priority"), IN_ROOM)
+    replies = render(ev.NotAllowed(CueKind.MARK), IN_ROOM)
     assert [r.audience for r in replies] == [Audience.SENDER]
 
 
 def test_personal_answers_to_a_private_message_stay_private() -> None:
-    for event in (ev.StatusShown(False, "", "", None, 0.0, (), False, 0, ()), ev.NoOpenPin()):
+    for event in (ev.StatusShown(False, "", "", None, 0.0, (), False, (), ()), ev.NoOpenPin()):
         assert [r.audience for r in render(event, PRIVATELY)] == [Audience.SENDER]
 
 

@@ -162,7 +162,7 @@ async def test_a_meeting_built_from_real_signals_loads_back_equal(store: Store) 
     await apply_all(store, signals)
     expected = fold(signals)
     assert expected.meeting is not None
-    assert expected.meeting.pins and expected.meeting.turns and expected.meeting.priority
+    assert expected.meeting.pins and expected.meeting.meeting_tallies and expected.meeting.priority
     await assert_holds(store, expected)
 
 

@@ -5,19 +5,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from scorebot.core.model import Lane, Person, Pin, Source
+from scorebot.core.model import Lane, Person, Pin, Source, StackAction
+from scorebot.core.rules import CueKind
 
 
-class Reason(enum.Enum):
-    """Why a signal changed nothing; the renderer explains each in plain words."""
+class Moment(enum.Enum):
+    """What just ended, when open pins are brought back."""
 
-    NOT_FACILITATOR = "not facilitator"
-    NO_MEETING = "no meeting"
-    MEETING_RUNNING = "meeting running"
-    NOT_SPEAKER = "not speaker"
-    NO_SUCH_POSITION = "no such position"
-    NO_SUCH_PIN = "no such pin"
-    STACK_CLOSED = "stack closed"
+    TOPIC = "topic"
+    MEETING = "meeting"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +38,8 @@ class MeetingStarted:
     number: int
     automatic: bool = False
     """started by someone joining the stack, not by a facilitator"""
+    room_name: str = ""
+    """the room's name as people see it, when the adapter knew it"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +63,7 @@ class PinsToDiscuss:
     """Open ouches brought back after the current discussion."""
 
     pins: tuple[Pin, ...]
-    moment: str
-    """"topic" or "meeting": what just ended"""
+    moment: Moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +106,8 @@ class Called:
     lane: Lane
     up_next: Person | None
     remaining: int
+    heads_up: bool = True
+    """mention the next person ("you are next")"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +151,39 @@ class LanesChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class HeadsUpChanged:
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UpNext:
+    """The person first on the stack changed while someone speaks: a heads-up for them."""
+
+    person: Person
+
+
+@dataclass(frozen=True, slots=True)
+class SteppedBack:
+    """A member stepped back on the stack themselves ("later" or "last")."""
+
+    person: Person
+    position: int
+    size: int
+    to_end: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Undone:
+    """A facilitator took back their last hand change to the stack."""
+
+    action: StackAction
+    person: Person | None
+    """whom the change was about (None for clearing the stack)"""
+    by: Person
+    """who made the change that was undone"""
+
+
+@dataclass(frozen=True, slots=True)
 class OuchPinned:
     pin: Pin
 
@@ -180,6 +212,8 @@ class PriorityNoted:
     on: bool
     keep: bool
     by_facilitator: bool
+    meeting_running: bool = True
+    """False between meetings: then it lasts until the next meeting ends"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +231,8 @@ class StatusShown:
     speaker_seconds: float
     stack: tuple[StackLine, ...]
     closed: bool
-    open_pins: int
+    pins: tuple[Pin, ...]
+    """open pins, by number"""
     totals: tuple[SpeakingTotal, ...]
 
 
@@ -230,12 +265,81 @@ class WrapUpReminded:
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
-class Refused:
-    """A signal that changed nothing, with the reason."""
+# ---------------------------------------------------------------- refusals: nothing changed
 
-    reason: Reason
-    detail: str = ""
+
+@dataclass(frozen=True, slots=True)
+class NotAllowed:
+    """Only a facilitator (or the speaker) may send this cue."""
+
+    kind: CueKind
+
+
+@dataclass(frozen=True, slots=True)
+class NoMeetingRunning:
+    kind: CueKind
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingRunning:
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotSpeaker:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class NoSuchPlace:
+    size: int
+    """people on the stack: the places that exist are 1 to size"""
+
+
+@dataclass(frozen=True, slots=True)
+class NoSuchPin:
+    pin: int
+
+
+@dataclass(frozen=True, slots=True)
+class StackIsClosed:
+    person: Person
+    """who was not added"""
+
+
+@dataclass(frozen=True, slots=True)
+class NothingToUndo:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class OuchAimedElsewhere:
+    """An "oops" from someone the open ouch is not aimed at: it is not theirs to take."""
+
+    pin: Pin
+
+
+@dataclass(frozen=True, slots=True)
+class NobodyBehind:
+    """A "later" from someone already last in their lane."""
+
+    person: Person
+    position: int
+
+
+Refused = (
+    NotAllowed
+    | NoMeetingRunning
+    | MeetingRunning
+    | NotSpeaker
+    | NoSuchPlace
+    | NoSuchPin
+    | StackIsClosed
+    | NothingToUndo
+    | OuchAimedElsewhere
+    | NobodyBehind
+)
+"""A signal that changed nothing, and why: each kind carries what its reply needs."""
 
 
 Event = (
@@ -255,6 +359,10 @@ Event = (
     | StackClosed
     | StackOpened
     | LanesChanged
+    | HeadsUpChanged
+    | UpNext
+    | SteppedBack
+    | Undone
     | OuchPinned
     | OopsAcknowledged
     | PinResolved
@@ -266,5 +374,14 @@ Event = (
     | HelpShown
     | MinutesAsked
     | WrapUpReminded
-    | Refused
+    | NotAllowed
+    | NoMeetingRunning
+    | MeetingRunning
+    | NotSpeaker
+    | NoSuchPlace
+    | NoSuchPin
+    | StackIsClosed
+    | NothingToUndo
+    | OuchAimedElsewhere
+    | NobodyBehind
 )

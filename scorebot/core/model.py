@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from scorebot.core.ids import guest_id, is_guest_id
+
 
 class Source(enum.Enum):
     """The channel a signal came through; every channel gets the same rules."""
@@ -14,7 +16,6 @@ class Source(enum.Enum):
     CALL_HAND = "call hand"
     VOICE = "voice"
     DIRECT = "direct message"
-    FACILITATOR = "facilitator"
     CLOCK = "clock"
 
 
@@ -44,11 +45,11 @@ class Person:
     @staticmethod
     def guest(name: str) -> Person:
         clean = " ".join(name.split())
-        return Person(id=f"guest:{clean.casefold()}", name=clean)
+        return Person(id=guest_id(clean), name=clean)
 
     @property
     def is_guest(self) -> bool:
-        return self.id.startswith("guest:")
+        return is_guest_id(self.id)
 
 
 # ---------------------------------------------------------------- cues
@@ -141,7 +142,10 @@ class Ouch:
 
 @dataclass(frozen=True, slots=True)
 class Oops:
-    """Acknowledge the open ouch aimed at the sender, else the latest open one."""
+    """Acknowledge an ouch: the one aimed at the sender, else one aimed at nobody;
+    `pin` claims that pin by number."""
+
+    pin: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +196,25 @@ class Minutes:
 
 
 @dataclass(frozen=True, slots=True)
+class Later:
+    """A member steps back on the stack: one place, or (to_end) to the end of their lane."""
+
+    to_end: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Undo:
+    """A facilitator takes back the last change they made to the stack by hand."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetHeadsUp:
+    """Switch the "you are next" mention on or off for this meeting."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """The clock: lets the meeting send a wrap-up reminder."""
 
@@ -218,23 +241,11 @@ Cue = (
     | WhereAmI
     | Help
     | Minutes
+    | Later
+    | Undo
+    | SetHeadsUp
     | Tick
 )
-
-FACILITATOR_CUES: tuple[type, ...] = (
-    Next,
-    Move,
-    Clear,
-    NewTopic,
-    StartMeeting,
-    EndMeeting,
-    CloseStack,
-    OpenStack,
-    SetLanes,
-    Resolve,
-    Facilitate,
-)
-"""Cues only a facilitator may give (acting for someone else is checked separately)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +261,8 @@ class Signal:
     """seconds since the Unix epoch, from the adapter's clock or the event's timestamp"""
     facilitator: bool = False
     """the adapter found the sender may facilitate (e.g. Matrix power level)"""
+    room_name: str = ""
+    """the room's name as people see it, if the adapter knows it (for the minutes)"""
 
 
 # ---------------------------------------------------------------- state
@@ -264,7 +277,9 @@ class Settings:
     significant_seconds: float = 180.0
     """speaking seconds in scope after which private priority no longer lifts; 0 = never"""
     wrap_up_seconds: float = 0.0
-    """remind the speaker to wrap up after this many seconds; 0 = off"""
+    """time check: remind the speaker to wrap up after this many seconds; 0 = off"""
+    heads_up: bool = True
+    """mention the person who is next, so their client announces it"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,38 +294,46 @@ class Entry:
     joined_at: float
     pinned: bool = False
     """a facilitator placed this entry by hand; the rules leave it where it is"""
+    waived: bool = False
+    """the person stepped back to the end of their lane: no lift counts for them"""
+    after: str | None = None
+    """the person stepped back one place, behind this person (a person id)"""
 
 
 @dataclass(frozen=True, slots=True)
 class Turn:
+    """The turn being spoken now (ended turns live on only in the tallies and minutes)."""
+
     person: Person
-    topic: int
     started_at: float
-    ended_at: float | None = None
     reminded: bool = False
+    """the time check was sent"""
 
     def seconds(self, now: float) -> float:
-        end = self.ended_at if self.ended_at is not None else now
-        return max(0.0, end - self.started_at)
+        return max(0.0, now - self.started_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """How much one person has spoken: ended turns only."""
+
+    person: Person
+    turns: int = 0
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class Pin:
-    """An ouch: a moment of harm pinned for discussion after the current one."""
+    """An open ouch: a moment of harm pinned for discussion after the current one."""
 
     id: int
     by: Person | None
     """None when sent anonymously: shown as "someone", stored nowhere"""
     at_person: Person | None
-    topic: int
+    """whom it is aimed at; None: nobody in particular"""
     pinned_at: float
     oops_at: float | None = None
     oops_by: Person | None = None
-    resolved_at: float | None = None
-
-    @property
-    def open(self) -> bool:
-        return self.resolved_at is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,9 +343,34 @@ class Topic:
     started_at: float
 
 
+class StackAction(enum.Enum):
+    """A facilitator's change to the stack by hand: what "undo" can take back."""
+
+    PUT_ON = "put on"
+    TOOK_OFF = "took off"
+    MOVED = "moved"
+    CLEARED = "cleared"
+
+
+@dataclass(frozen=True, slots=True)
+class Undoable:
+    """The last hand change to the stack, and the stack as it was before it."""
+
+    action: StackAction
+    by: Person
+    person: Person | None
+    """whom it was about (None for clearing the stack)"""
+    stack: tuple[Entry, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Meeting:
-    """Everything one room's meeting needs, as an immutable value."""
+    """Everything one room's meeting needs, as an immutable value.
+
+    Only what the rules need is kept, so the state does not grow with the meeting: the
+    current turn, tallies of ended turns, the current topic and open pins. The history
+    (every turn, topic and pin) is in the minutes.
+    """
 
     room: str
     settings: Settings = field(default_factory=Settings)
@@ -331,28 +379,30 @@ class Meeting:
     """how many meetings this room has started; names the current one"""
     title: str = ""
     started_at: float | None = None
-    topics: tuple[Topic, ...] = ()
+    topic: Topic = field(default_factory=lambda: Topic(0, "", 0.0))
     stack: tuple[Entry, ...] = ()
-    turns: tuple[Turn, ...] = ()
+    current_turn: Turn | None = None
+    topic_tallies: tuple[Tally, ...] = ()
+    """ended turns in the current topic, per person, in order of first turn"""
+    meeting_tallies: tuple[Tally, ...] = ()
+    """ended turns in the whole meeting, per person, in order of first turn"""
     pins: tuple[Pin, ...] = ()
+    """open pins only: a resolved pin lives on in the minutes"""
+    last_pin: int = 0
+    """the highest pin number given so far (numbering starts again with a meeting)"""
     closed: bool = False
     next_seq: int = 0
     priority: frozenset[str] = frozenset()
     """private: person ids with self-identified or facilitator-marked priority"""
+    priority_in_order: frozenset[str] = frozenset()
+    """private: the priority the stack's order reflects; `priority` catches up at the next
+    public change, so the moment someone asked cannot be read from the order changing"""
     kept_priority: frozenset[str] = frozenset()
     """private: priority the person asked to keep across meetings in this room"""
     facilitators: frozenset[str] = frozenset()
     """people named facilitator in this room by someone who may facilitate"""
-
-    @property
-    def topic(self) -> int:
-        return self.topics[-1].index if self.topics else 0
-
-    @property
-    def current_turn(self) -> Turn | None:
-        if self.turns and self.turns[-1].ended_at is None:
-            return self.turns[-1]
-        return None
+    undo: Undoable | None = None
+    """the last hand change to the stack, while nothing else has changed it since"""
 
     def position(self, person_id: str) -> int | None:
         """1-based place on the stack, or None."""

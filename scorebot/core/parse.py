@@ -3,6 +3,10 @@
 Forgiving and prefix-free: "stack", "Stack please!", "!stack" and "✋" all join. Only a
 whole message that is a cue counts; a longer message that merely contains a cue word
 ("we stacked the chairs") is chat, because chat comments are fine but are not stack.
+
+Safe on any input: a message longer than MAX_INPUT is chat (or, privately, "too long")
+before any normalising or pattern is run, and no pattern here can backtrack: each is
+anchored and linear, and names, places and rooms are found by splitting into words.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from scorebot.core.ids import is_user_id, localpart
 from scorebot.core.model import (
     Clear,
     CloseStack,
@@ -22,6 +27,7 @@ from scorebot.core.model import (
     Help,
     Join,
     Lane,
+    Later,
     Leave,
     Minutes,
     Move,
@@ -33,22 +39,25 @@ from scorebot.core.model import (
     Person,
     Priority,
     Resolve,
+    SetHeadsUp,
     SetLanes,
     StartMeeting,
     Status,
+    Undo,
     WhereAmI,
 )
+from scorebot.core.render import private_help
+
+MAX_INPUT = 300
+"""characters: a longer message is never a cue, and is not looked at further"""
 
 
 @dataclass(frozen=True, slots=True)
 class ParseContext:
-    private: bool = False
-    """the message came in a direct chat with the bot"""
     facilitator: bool = False
     """the sender may facilitate in the meeting room"""
     members: Mapping[str, str] = field(default_factory=dict)
     """the meeting room's members: user id -> display name"""
-    lanes: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,87 +84,129 @@ class PrivateRequest:
 _HANDS = {"\u270b", "\U0001f590", "\U0001f64b", "\U0001f91a"}
 _MODIFIERS = re.compile("[\ufe0f\ufe0e\u200d\u2640\u2642\U0001f3fb-\U0001f3ff]")
 _EDGE_PUNCTUATION = " \t\n.,;:!?¡¿\"'“”‘’()[]{}*_~`"
+_INNER_PUNCTUATION = re.compile(r"[,;!?.]+(?=\s|$)")
 
 
 def is_hand(key: str) -> bool:
     """A raised-hand emoji, with or without variation selector, skin tone or gender."""
+    if len(key) > 20:
+        return False
     bare = _MODIFIERS.sub("", key.strip())
     return bool(bare) and all(char in _HANDS for char in bare)
 
 
+def _clean(text: str) -> str:
+    """The message without a leading "!" or "/", with its original case (for names)."""
+    return unicodedata.normalize("NFKC", text).strip().lstrip("!/").strip()
+
+
 def _fold(text: str) -> str:
     """Case-, punctuation- and spacing-insensitive form of a whole message."""
-    text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'")
-    text = text.strip().lstrip("!/").strip()
-    text = text.strip(_EDGE_PUNCTUATION)
-    return " ".join(re.sub(r"[,;!?.]+(\s|$)", r" ", text.casefold()).split())
+    text = _clean(text).replace("’", "'").replace("‘", "'").strip(_EDGE_PUNCTUATION)
+    return " ".join(_INNER_PUNCTUATION.sub(" ", text.casefold()).split())
 
 
 def _original_tail(text: str, words: int) -> str:
     """The original-case text after the first `words` words (for names and titles)."""
-    clean = unicodedata.normalize("NFKC", text).strip().lstrip("!/").strip()
-    parts = clean.split(maxsplit=words)
+    parts = _clean(text).split(maxsplit=words)
     tail = parts[words] if len(parts) > words else ""
     return tail.strip(_EDGE_PUNCTUATION + " ")
 
 
-_JOIN = {
-    "stack", "stack please", "stack me", "stack me please", "me", "me please", "add me",
-    "put me on stack", "put me on the stack", "hand", "hand up", "raise hand",
-    "raise my hand", "i'd like to speak", "i would like to speak", "speak",
-}  # fmt: skip
-_LANE_WORDS = {
-    "process": Lane.PROCESS,
-    "point of process": Lane.PROCESS,
-    "process point": Lane.PROCESS,
-    "clarify": Lane.CLARIFYING,
-    "clarifying": Lane.CLARIFYING,
-    "clarifying question": Lane.CLARIFYING,
-    "clarification": Lane.CLARIFYING,
-    "question": Lane.CLARIFYING,
-    "direct": Lane.DIRECT,
-    "direct response": Lane.DIRECT,
-    "response": Lane.DIRECT,
-}
-_LEAVE = {
-    "unstack", "unstack me", "off stack", "take me off", "take me off stack",
-    "take me off the stack", "remove me", "never mind", "nevermind", "nvm",
-    "already said", "they said it", "someone said it", "covered", "hand down",
-    "lower hand", "lower my hand", "leave stack", "leave the stack",
-}  # fmt: skip
-_DONE = {
-    "done", "i'm done", "im done", "i am done", "that's all", "thats all", "yield",
-    "i yield", "finished", "i'm finished",
-}  # fmt: skip
-_NEXT = {"next", "next please", "next speaker", "call next"}
-_STATUS = {
-    "status", "list", "queue", "show stack", "show the stack", "who's on stack",
-    "whos on stack", "who is on stack", "who's on the stack", "who is on the stack",
-    "stack status", "who's next", "whos next", "who is next",
-}  # fmt: skip
-_WHERE = {"where am i", "where am i on the stack", "my place", "my position", "position"}
-_HELP = {"help", "commands", "scorebot help", "what can i say", "how does this work"}
-_CLEAR = {"clear", "clear stack", "clear the stack"}
-_CLOSE = {"close stack", "close the stack", "stack closed"}
-_OPEN = {"open stack", "open the stack", "reopen stack", "reopen the stack", "stack open"}
-_END = {"end meeting", "end the meeting", "stop meeting", "meeting over", "close meeting"}
-_PRIORITY_ON = {"priority", "priority on", "priority please", "i'd like priority"}
-_PRIORITY_OFF = {"priority off", "no priority", "stop priority", "remove priority"}
-_PRIORITY_KEEP = {"priority keep", "keep priority", "priority always", "always priority"}
+# ---------------------------------------------------------------- the phrase table
 
-_START = re.compile(r"^(?:start|begin|open)(?: the)? meeting\b")
-_TOPIC = re.compile(r"^(?:new topic|next topic|topic|agenda item|agenda|new agenda item)\b")
-_MOVE = re.compile(
-    r"^(?:move|bump)\s+(.+?)(?:\s+(?:to|up to)\s+(?:place\s+|position\s+|#)?(\S+))?$"
+
+def _table(*rows: tuple[Cue, str]) -> dict[str, Cue]:
+    """Phrases to cues: each row is a cue and its phrases, separated by "|"."""
+    return {phrase: cue for cue, phrases in rows for phrase in phrases.split("|")}
+
+
+PHRASES: dict[str, Cue] = _table(
+    (Join(), "stack|stack please|stack me|stack me please|me|me please|add me|put me on stack"
+     "|put me on the stack|hand|hand up|raise hand|raise my hand|i'd like to speak"
+     "|i would like to speak|speak"),
+    (Join(lane=Lane.PROCESS), "process|point of process|process point|stack process"
+     "|stack point of process|me process"),
+    (Join(lane=Lane.CLARIFYING), "clarify|clarifying|clarifying question|clarification"
+     "|question|stack clarify|stack clarifying|stack clarifying question|stack question"
+     "|me clarify"),
+    (Join(lane=Lane.DIRECT), "direct|direct response|response|stack direct"
+     "|stack direct response|stack response|me direct"),
+    (Leave(), "unstack|unstack me|off stack|take me off|take me off stack|take me off the stack"
+     "|remove me|never mind|nevermind|nvm|already said|they said it|someone said it|covered"
+     "|hand down|lower hand|lower my hand|leave stack|leave the stack"),
+    (Later(), "later|me later|step back|after them|you go first|go ahead"),
+    (Later(to_end=True), "last|me last|put me last|to the back|back of the line|end of the line"),
+    (Done(), "done|i'm done|im done|i am done|that's all|thats all|yield|i yield|finished"
+     "|i'm finished"),
+    (Next(), "next|next please|next speaker|call next"),
+    (Status(), "status|list|queue|show stack|show the stack|who's on stack|whos on stack"
+     "|who is on stack|who's on the stack|who is on the stack|stack status|who's next"
+     "|whos next|who is next"),
+    (WhereAmI(), "where am i|where am i on the stack|my place|my position|position"),
+    (Help(), "help|commands|scorebot help|what can i say|how does this work"),
+    (Clear(), "clear|clear stack|clear the stack"),
+    (CloseStack(), "close stack|close the stack|stack closed"),
+    (OpenStack(), "open stack|open the stack|reopen stack|reopen the stack|stack open"),
+    (EndMeeting(), "end meeting|end the meeting|stop meeting|meeting over|close meeting"),
+    (Undo(), "undo|undo that"),
+    (Ouch(), "ouch"),
+    (Oops(), "oops|oops sorry|oops my bad|my bad"),
+    (Minutes(), "minutes|show minutes"),
+    (SetLanes(True), "lanes on|lanes"),
+    (SetLanes(False), "lanes off|no lanes"),
+    (SetHeadsUp(True), "heads up on|heads-up on"),
+    (SetHeadsUp(False), "heads up off|heads-up off|no heads up"),
+)  # fmt: skip
+"""Every whole-message phrase of the room, built once."""
+
+_PRIORITY = _table(
+    (Priority(True), "priority|priority on|priority please|i'd like priority"),
+    (Priority(False), "priority off|no priority|stop priority|remove priority"),
+    (Priority(True, keep=True), "priority keep|keep priority|priority always|always priority"),
 )
-_RESOLVE = re.compile(r"^(?:resolved?|resolve pin|resolved pin)(?:\s+(?:pin\s+)?#?(\S+))?$")
 
-_STOP_WORDS = {
-    "the", "a", "an", "it", "this", "that", "these", "those", "we", "you", "they", "them",
-    "up", "on", "of", "and", "or", "is", "was", "my", "our", "your", "some", "all", "to",
-    "in", "for", "with", "chairs", "overflow", "trace", "exchange", "more",
-}  # fmt: skip
-_NAME_WORD = re.compile(r"^[^\W\d_][\w'\-.]*$")
+PRIVATE_PHRASES: dict[str, Cue] = {
+    **_PRIORITY,
+    "ouch": Ouch(anonymous=True),
+    **{phrase: cue for phrase, cue in PHRASES.items() if isinstance(cue, WhereAmI | Status | Help)},
+}
+"""Every whole-message phrase of a private chat (a room may follow: "ouch in Budget")."""
+
+_LANE_WORDS = {
+    phrase.removeprefix("stack "): cue.lane
+    for phrase, cue in PHRASES.items()
+    if isinstance(cue, Join) and cue.lane is not Lane.REGULAR and not phrase.startswith("me ")
+}
+"""lane words that may follow a name: "stack Maria process" """
+
+_START = (
+    "start meeting",
+    "start the meeting",
+    "begin meeting",
+    "begin the meeting",
+    "open meeting",
+    "open the meeting",
+)
+_TOPIC = ("new agenda item", "agenda item", "new topic", "next topic", "agenda", "topic")
+_PLACE_WORDS = {"first": 1, "top": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
+_NAMED = ("stack", "unstack", "ouch", "facilitator", "move", "bump", "oops", "resolved", "resolve")
+
+# A guest's name (someone in the room who is not on Matrix) is one to four words, each
+# starting with a capital letter as typed, none of them a function word: an article,
+# pronoun, preposition, conjunction or auxiliary verb. Names are written with capitals,
+# and function words are what turn a name-shaped tail into a sentence ("stack the
+# chairs", "ouch that hurt"). Members are found by name whatever the case.
+_FUNCTION_TEXT = (
+    "a an the this that these those some all any each every no my your his her its our their"
+    " i me you he she it we they them us him"
+    " in on at to of for with from by about into onto over under up down off out as"
+    " and or but so nor if then than"
+    " is are was were be been am do does did have has had will would can could should may"
+    " might must shall not"
+)
+_FUNCTION_WORDS = frozenset(_FUNCTION_TEXT.split())
+_NAME_WORD = re.compile(r"[^\W\d_][\w'\-.]{0,40}")
 
 
 # ---------------------------------------------------------------- names
@@ -164,14 +215,14 @@ _NAME_WORD = re.compile(r"^[^\W\d_][\w'\-.]*$")
 def resolve_person(text: str, members: Mapping[str, str], allow_guests: bool) -> Person | Unclear:
     """Find who a facilitator means: a Matrix id, a member's name, or an in-room guest."""
     name = text.strip(_EDGE_PUNCTUATION + " ")
-    if re.fullmatch(r"@[^:\s]+:\S+", name):
-        return Person(name, members.get(name) or name[1:].split(":")[0])
+    if is_user_id(name):
+        return Person(name, members.get(name) or localpart(name))
     wanted = name.casefold()
     if not wanted:
         return Unclear("Please say who you mean, for example: stack Maria.")
     exact = [uid for uid, display in members.items() if display.casefold() == wanted]
     if not exact:
-        exact = [uid for uid in members if uid[1:].split(":")[0].casefold() == wanted]
+        exact = [uid for uid in members if localpart(uid).casefold() == wanted]
     if len(exact) == 1:
         return Person(exact[0], members[exact[0]])
     candidates = exact or [
@@ -193,18 +244,31 @@ def resolve_person(text: str, members: Mapping[str, str], allow_guests: bool) ->
 
 
 def looks_like_name(text: str) -> bool:
-    """An in-room guest's name: one to four name-like words, none of them common words."""
+    """An in-room guest's name, by the rule above."""
     words = text.split()
-    return (
-        0 < len(words) <= 4
-        and all(_NAME_WORD.match(word) for word in words)
-        and not any(word.casefold() in _STOP_WORDS for word in words)
+    return 0 < len(words) <= 4 and all(
+        _NAME_WORD.fullmatch(word) and word[0].isupper() and word.casefold() not in _FUNCTION_WORDS
+        for word in words
     )
 
 
+def _is_member_name(text: str, members: Mapping[str, str]) -> bool:
+    wanted = " ".join(text.split()).casefold()
+    return any(
+        display.casefold() == wanted or localpart(uid).casefold() == wanted
+        for uid, display in members.items()
+    )
+
+
+def _symbols_only(text: str) -> bool:
+    """An emoji or other symbols with no letters or digits: only ever a (display) name."""
+    return bool(text) and len(text) <= 40 and not any(char.isalnum() for char in text)
+
+
 def _person_or_chat(tail: str, context: ParseContext) -> Person | Unclear | None:
-    """A named person for a facilitator form; None when it reads as ordinary chat."""
-    if not tail.startswith("@") and not looks_like_name(tail):
+    """A named person for a named form; None when it reads as ordinary chat."""
+    named = is_user_id(tail) or looks_like_name(tail) or _is_member_name(tail, context.members)
+    if not named and not (context.facilitator and _symbols_only(tail)):
         return None
     found = resolve_person(tail, context.members, allow_guests=context.facilitator)
     if isinstance(found, Unclear) and not context.facilitator:
@@ -217,17 +281,19 @@ def _person_or_chat(tail: str, context: ParseContext) -> Person | Unclear | None
 
 def parse(text: str, context: ParseContext) -> Cue | Unclear | None:
     """One message in a meeting room. None means ordinary chat: not a signal."""
+    if len(text) > MAX_INPUT:
+        return None
     if is_hand(text):
         return Join()
     folded = _fold(text)
-    if not folded or len(folded) > 120:
+    if not folded:
         return None
-    if re.fullmatch(r"stack\s*\?", text.strip().casefold()):
+    if folded == "stack" and text.strip().endswith("?"):
         return Status()
-    exact = _exact(folded)
+    exact = PHRASES.get(folded)
     if exact is not None:
         return exact
-    if folded in _PRIORITY_ON | _PRIORITY_OFF | _PRIORITY_KEEP:
+    if folded in _PRIORITY:
         return Unclear(
             "I did not act on that here. To ask for this privately, send me a direct "
             "message; nobody else will see it.",
@@ -236,62 +302,53 @@ def parse(text: str, context: ParseContext) -> Cue | Unclear | None:
     return _with_words(text, folded, context)
 
 
-def _exact(folded: str) -> Cue | None:
-    simple: dict[frozenset[str], Cue] = {
-        frozenset(_JOIN): Join(),
-        frozenset(_LEAVE): Leave(),
-        frozenset(_DONE): Done(),
-        frozenset(_NEXT): Next(),
-        frozenset(_STATUS): Status(),
-        frozenset(_WHERE): WhereAmI(),
-        frozenset(_HELP): Help(),
-        frozenset(_CLEAR): Clear(),
-        frozenset(_CLOSE): CloseStack(),
-        frozenset(_OPEN): OpenStack(),
-        frozenset(_END): EndMeeting(),
-        frozenset({"ouch"}): Ouch(),
-        frozenset({"oops", "oops sorry", "oops my bad", "my bad"}): Oops(),
-        frozenset({"minutes", "show minutes"}): Minutes(),
-        frozenset({"lanes on", "lanes"}): SetLanes(True),
-        frozenset({"lanes off", "no lanes"}): SetLanes(False),
-    }
-    for words, cue in simple.items():
-        if folded in words:
-            return cue
-    lane = _LANE_WORDS.get(folded.removeprefix("stack ").removeprefix("me "))
-    if lane is not None and (
-        folded in _LANE_WORDS or folded.split(maxsplit=1)[0] in {"stack", "me"}
-    ):
-        return Join(lane=lane)
+def _starts(folded: str, prefixes: tuple[str, ...]) -> int | None:
+    """How many words of `folded` the first matching prefix takes, if any matches."""
+    for prefix in prefixes:
+        if folded == prefix or folded.startswith(prefix + " "):
+            return len(prefix.split())
     return None
 
 
 def _with_words(text: str, folded: str, context: ParseContext) -> Cue | Unclear | None:
     """Forms that carry a name, a number or a title."""
-    first = folded.split(maxsplit=1)[0]
-    if _START.match(folded):
-        return StartMeeting(_original_tail(text, len(_START.match(folded).group(0).split())))  # type: ignore[union-attr]
-    topic = _TOPIC.match(folded)
-    if topic:
-        return NewTopic(_original_tail(text, len(topic.group(0).split())))
-    resolved = _RESOLVE.match(folded)
-    if resolved:
-        number = resolved.group(1)
-        if number is None:
-            return Resolve()
-        if number.isdigit():
-            return Resolve(int(number))
-        return Unclear(f'"{number}" is not a pin number. Try: resolved 1. Nothing was changed.')
-    if first in {"stack", "unstack", "ouch", "facilitator", "move", "bump"}:
-        return _named(text, folded, first, context)
-    return None
-
-
-def _named(text: str, folded: str, first: str, context: ParseContext) -> Cue | Unclear | None:
+    start = _starts(folded, _START)
+    if start is not None:
+        return StartMeeting(_original_tail(text, start))
+    topic = _starts(folded, _TOPIC)
+    if topic is not None:
+        return NewTopic(_original_tail(text, topic))
+    words = folded.split()
+    first = words[0]
+    if first not in _NAMED:
+        return None
+    if first in {"resolved", "resolve", "oops"}:
+        return _numbered(first, words[1:])
     if first in {"move", "bump"}:
-        return _move(text, folded, context)
+        return _move(text, first, context)
+    return _named(text, first, context)
+
+
+def _numbered(first: str, rest: list[str]) -> Cue | Unclear | None:
+    """ "resolved", "resolved 2", "resolved pin 2", "oops 2"."""
+    if rest and rest[0] == "pin":
+        rest = rest[1:]
+    if not rest:
+        return Oops() if first == "oops" else Resolve()
+    if len(rest) != 1:
+        return None
+    number = rest[0].removeprefix("#")
+    if number.isdecimal() and len(number) <= 6:
+        return Oops(int(number)) if first == "oops" else Resolve(int(number))
+    if first == "oops":
+        return None
+    return Unclear(f'"{number[:20]}" is not a pin number. Try: resolved 1. Nothing was changed.')
+
+
+def _named(text: str, first: str, context: ParseContext) -> Cue | Unclear | None:
     tail = _original_tail(text, 1)
     lane = Lane.REGULAR
+    off = False
     if first == "stack":
         words = tail.split()
         for size in (3, 2, 1):
@@ -300,10 +357,12 @@ def _named(text: str, folded: str, first: str, context: ParseContext) -> Cue | U
                 tail = " ".join(words[:-size])
                 break
     if first == "ouch":
-        tail = re.sub(r"^(?:at|to)\s+", "", tail)
+        head, _, rest = tail.partition(" ")
+        tail = rest if head.casefold() in {"at", "to"} else tail
     if first == "facilitator":
-        off = re.match(r"^(?:off|remove|no)\s+", tail, flags=re.IGNORECASE)
-        tail = tail[off.end() :] if off else tail
+        head, _, rest = tail.partition(" ")
+        off = head.casefold() in {"off", "remove", "no"}
+        tail = rest if off else tail
     who = _person_or_chat(tail, context)
     if who is None or isinstance(who, Unclear):
         return who
@@ -315,79 +374,84 @@ def _named(text: str, folded: str, first: str, context: ParseContext) -> Cue | U
         case "ouch":
             return Ouch(at=who)
         case _:
-            return Facilitate(who, on=not bool(off))
+            return Facilitate(who, on=not off)
 
 
-def _move(text: str, folded: str, context: ParseContext) -> Cue | Unclear | None:
-    match = _MOVE.match(folded)
-    if not match:
-        return None
-    words_before_place = len(match.group(0).split()) - (2 if match.group(2) else 0)
-    name = _original_tail(text, 1)
-    if match.group(2):
-        name = " ".join(name.split()[: words_before_place - 1])
-        name = re.sub(r"\s+(?:up\s+)?to(?:\s+(?:place|position))?$", "", name, flags=re.I)
-    who = _person_or_chat(name, context)
+def _place(word: str) -> int | None:
+    if word in _PLACE_WORDS:
+        return _PLACE_WORDS[word]
+    digits = word.removeprefix("#")
+    for suffix in ("st", "nd", "rd", "th"):
+        digits = digits.removesuffix(suffix)
+    return int(digits) if digits.isdecimal() and len(digits) <= 4 and int(digits) > 0 else None
+
+
+def _move(text: str, first: str, context: ParseContext) -> Cue | Unclear | None:
+    """ "move NAME to 2", "move NAME up to place 2", "bump NAME" (to the top)."""
+    words = _original_tail(text, 1).split()
+    lowered = [word.casefold() for word in words]
+    if "to" not in lowered:
+        who = _person_or_chat(" ".join(words), context)
+        return who if who is None or isinstance(who, Unclear) else Move(who, 1)
+    split = len(lowered) - 1 - lowered[::-1].index("to")
+    name_words, place_words = words[:split], lowered[split + 1 :]
+    if name_words and name_words[-1].casefold() == "up":
+        name_words = name_words[:-1]
+    if place_words and place_words[0] in {"place", "position"}:
+        place_words = place_words[1:]
+    who = _person_or_chat(" ".join(name_words), context)
     if who is None or isinstance(who, Unclear):
         return who
-    place = match.group(2)
-    if place is None:
-        return Move(who, 1)
-    words = {"first": 1, "top": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
-    if place in words:
-        return Move(who, words[place])
-    place = re.sub(r"^#|(?<=\d)(?:st|nd|rd|th)$", "", place)
-    if place.isdigit() and int(place) > 0:
-        return Move(who, int(place))
+    place = _place(place_words[0].strip(_EDGE_PUNCTUATION)) if len(place_words) == 1 else None
+    if place is not None:
+        return Move(who, place)
     return Unclear(
-        f"I could not tell where to move {who.name}. Try: move {who.name} to 2. "
-        "Nothing was changed."
+        f"I could not tell where to move {who.name}. Try: {first} {who.name} to 2."
+        " Nothing was changed."
     )
 
 
 # ---------------------------------------------------------------- direct messages
 
-_ROOM_SUFFIX = re.compile(r"\s+(?:in|for|at)\s+(?:room\s+)?(.+)$", re.IGNORECASE)
+_ROOM_WORDS = frozenset({"in", "for", "at"})
 
-PRIVATE_HELP = (
-    "In this private chat you can send: "
-    '"priority" to be lifted on the stack in meetings we share (only I know; it is '
-    'forgotten when the meeting ends), "priority keep" to keep it for later meetings, '
-    '"priority off" to stop; "ouch" to pin a moment of harm anonymously (add "in ROOM" '
-    'if we share more than one room); "where am I" for your place on the stack; '
-    '"help" for this message. Facilitators can also send "mark NAME in ROOM" or '
-    '"unmark NAME in ROOM" to give someone priority privately.'
-)
+
+def _split_room(clean: str) -> tuple[str, str | None]:
+    """ "ouch in Budget" -> ("ouch", "Budget"): the room after the first "in", "for" or "at"
+    (optionally followed by "room"), found by splitting into words."""
+    words = clean.split()
+    for index in range(1, len(words) - 1):
+        if words[index].casefold() in _ROOM_WORDS:
+            rest = words[index + 1 :]
+            if len(rest) > 1 and rest[0].casefold() == "room":
+                rest = rest[1:]
+            room = " ".join(rest).strip(_EDGE_PUNCTUATION + " ")
+            return " ".join(words[:index]), room or None
+    return clean, None
 
 
 def parse_private(text: str, context: ParseContext) -> PrivateRequest | Unclear | None:
     """A message in a direct chat with the bot; sensitive words stay in this chat."""
-    clean = unicodedata.normalize("NFKC", text).strip().lstrip("!/").strip()
-    room: str | None = None
-    suffix = _ROOM_SUFFIX.search(clean)
+    if len(text) > MAX_INPUT:
+        return Unclear(
+            f"That message is too long for me to read (more than {MAX_INPUT} characters). Nothing"
+            " was changed.",
+            private=True,
+        )
+    clean = _clean(text)
     folded_all = _fold(clean)
-    if suffix and not (folded_all in _WHERE or folded_all in _HELP):
-        room = suffix.group(1).strip(_EDGE_PUNCTUATION + " ")
-        clean = clean[: suffix.start()]
-    folded = _fold(clean)
-    if not folded:
+    if not folded_all:
         return None
-    if folded in _PRIORITY_KEEP:
-        return PrivateRequest(Priority(True, keep=True), room)
-    if folded in _PRIORITY_ON:
-        return PrivateRequest(Priority(True), room)
-    if folded in _PRIORITY_OFF:
-        return PrivateRequest(Priority(False), room)
-    if folded == "ouch":
-        return PrivateRequest(Ouch(anonymous=True), room)
-    if folded in _WHERE:
-        return PrivateRequest(WhereAmI(), room)
-    if folded in _STATUS:
-        return PrivateRequest(Status(), room)
-    if folded in _HELP:
-        return PrivateRequest(Help(), room)
-    mark = re.match(r"^(mark|unmark)\s+(.+)$", folded)
-    if mark:
-        name = _original_tail(clean, 1)
-        return PrivateRequest(Priority(mark.group(1) == "mark"), room, name=name)
-    return Unclear(PRIVATE_HELP, private=True)
+    whole = PRIVATE_PHRASES.get(folded_all)
+    if whole is not None:
+        return PrivateRequest(whole)
+    request, room = _split_room(clean)
+    folded = _fold(request)
+    cue = PRIVATE_PHRASES.get(folded)
+    if cue is not None:
+        return PrivateRequest(cue, room)
+    words = folded.split()
+    if words and words[0] in {"mark", "unmark"} and len(words) > 1:
+        name = _original_tail(request, 1)
+        return PrivateRequest(Priority(words[0] == "mark"), room, name=name)
+    return Unclear(private_help(context.facilitator, understood=False).text, private=True)

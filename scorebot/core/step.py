@@ -6,7 +6,6 @@ from dataclasses import replace
 
 from scorebot.core import events as ev
 from scorebot.core.model import (
-    FACILITATOR_CUES,
     Clear,
     CloseStack,
     Done,
@@ -16,6 +15,7 @@ from scorebot.core.model import (
     Help,
     Join,
     Lane,
+    Later,
     Leave,
     Meeting,
     Minutes,
@@ -29,31 +29,36 @@ from scorebot.core.model import (
     Pin,
     Priority,
     Resolve,
+    Scope,
+    SetHeadsUp,
     SetLanes,
     Signal,
+    StackAction,
     StartMeeting,
     Status,
+    Tally,
     Tick,
     Topic,
     Turn,
+    Undo,
+    Undoable,
     WhereAmI,
 )
 from scorebot.core.rules import (
+    POLICY,
+    NoMeeting,
+    Who,
+    aimed_at,
     arrange,
+    closed_stack_takes,
+    kind_of,
     lane_of,
-    may_join_closed,
     pin_for_oops,
     pin_to_resolve,
+    spoken,
 )
 
 Result = tuple[Meeting, list[ev.Event]]
-
-# Cues that make sense with no meeting running; a join or an ouch starts one.
-# Resolving works between meetings too: open pins outlive the meeting they were raised in.
-_WITHOUT_MEETING = (
-    StartMeeting, Priority, Facilitate, SetLanes, Status, WhereAmI, Help, Minutes, Resolve,
-)  # fmt: skip
-_STARTS_MEETING = (Join, Ouch)
 
 
 def is_facilitator(meeting: Meeting, signal: Signal) -> bool:
@@ -63,27 +68,34 @@ def is_facilitator(meeting: Meeting, signal: Signal) -> bool:
 def step(meeting: Meeting, signal: Signal) -> Result:
     """Apply one signal. Never raises for any cue on any meeting; mistakes become events."""
     cue = signal.cue
+    kind = kind_of(cue, signal.sender)
+    policy = POLICY[kind]
     facilitator = is_facilitator(meeting, signal)
-    if isinstance(cue, FACILITATOR_CUES) and not facilitator:
-        return meeting, [ev.Refused(ev.Reason.NOT_FACILITATOR, type(cue).__name__)]
+    if policy.who is Who.FACILITATOR and not facilitator:
+        return meeting, [ev.NotAllowed(kind)]
     if isinstance(cue, Tick):
         return _tick(meeting, signal)
     events: list[ev.Event] = []
-    if not meeting.active and not isinstance(cue, _WITHOUT_MEETING):
-        if not isinstance(cue, _STARTS_MEETING):
-            return meeting, [ev.Refused(ev.Reason.NO_MEETING)]
+    if not meeting.active and policy.no_meeting is not NoMeeting.WORKS:
+        if policy.no_meeting is NoMeeting.REFUSED:
+            return meeting, [ev.NoMeetingRunning(kind)]
         meeting, events = _start(meeting, signal, "", automatic=True)
+    before = meeting
     meeting, more = _dispatch(meeting, signal, facilitator)
-    return meeting, events + more
+    if meeting.undo is before.undo and meeting.stack != before.stack:
+        meeting = replace(meeting, undo=None)  # undo takes back only the latest change
+    return meeting, events + more + _heads_up(before, meeting, signal, more)
 
 
 def _dispatch(meeting: Meeting, signal: Signal, facilitator: bool) -> Result:
     cue = signal.cue
     match cue:
         case Join():
-            return _join(meeting, signal, cue, facilitator)
+            return _join(meeting, signal, cue)
         case Leave():
-            return _leave(meeting, signal, cue, facilitator)
+            return _leave(meeting, signal, cue)
+        case Later():
+            return _later(meeting, signal, cue)
         case Next():
             return _next(meeting, signal)
         case Done():
@@ -92,12 +104,15 @@ def _dispatch(meeting: Meeting, signal: Signal, facilitator: bool) -> Result:
             return _move(meeting, signal, cue)
         case Clear():
             removed = tuple(entry.person for entry in meeting.stack)
-            return replace(meeting, stack=()), [ev.Cleared(removed)]
+            undo = Undoable(StackAction.CLEARED, signal.sender, None, meeting.stack)
+            return replace(meeting, stack=(), undo=undo), [ev.Cleared(removed)]
+        case Undo():
+            return _undo(meeting, signal)
         case NewTopic():
             return _new_topic(meeting, signal, cue.title)
         case StartMeeting():
             if meeting.active:
-                return meeting, [ev.Refused(ev.Reason.MEETING_RUNNING, meeting.title)]
+                return meeting, [ev.MeetingRunning(meeting.title)]
             return _start(meeting, signal, cue.title, automatic=False)
         case EndMeeting():
             return _end(meeting, signal)
@@ -109,14 +124,17 @@ def _dispatch(meeting: Meeting, signal: Signal, facilitator: bool) -> Result:
             settings = replace(meeting.settings, lanes=cue.enabled)
             meeting = replace(meeting, settings=settings)
             return _rearranged(meeting, signal.at), [ev.LanesChanged(cue.enabled)]
+        case SetHeadsUp():
+            settings = replace(meeting.settings, heads_up=cue.enabled)
+            return replace(meeting, settings=settings), [ev.HeadsUpChanged(cue.enabled)]
         case Ouch():
             return _ouch(meeting, signal, cue)
         case Oops():
-            return _oops(meeting, signal)
+            return _oops(meeting, signal, cue)
         case Resolve():
-            return _resolve(meeting, signal, cue)
+            return _resolve(meeting, cue)
         case Priority():
-            return _priority(meeting, signal, cue, facilitator)
+            return _priority(meeting, signal, cue)
         case Facilitate():
             if cue.on:
                 named = meeting.facilitators | {cue.who.id}
@@ -137,6 +155,8 @@ def _dispatch(meeting: Meeting, signal: Signal, facilitator: bool) -> Result:
 
 
 def _rearranged(meeting: Meeting, now: float) -> Meeting:
+    """Arrange the stack after a change everyone sees; private priority catches up here."""
+    meeting = replace(meeting, priority_in_order=meeting.priority)
     return replace(meeting, stack=arrange(meeting, now))
 
 
@@ -144,12 +164,25 @@ def _acting_for_other(signal: Signal, who: Person | None) -> bool:
     return who is not None and who.id != signal.sender.id
 
 
+def _heads_up(
+    before: Meeting, after: Meeting, signal: Signal, events: list[ev.Event]
+) -> list[ev.Event]:
+    """A heads-up for the person who became next while someone speaks (not for a person
+    who asked themselves, nor after a call, whose reply already names who is next)."""
+    if not after.settings.heads_up or after.current_turn is None or not after.stack:
+        return []
+    first = after.stack[0].person
+    if before.stack and before.stack[0].person.id == first.id:
+        return []
+    if first.id == signal.sender.id or any(isinstance(e, ev.Called) for e in events):
+        return []
+    return [ev.UpNext(first)]
+
+
 # ---------------------------------------------------------------- the stack
 
 
-def _join(meeting: Meeting, signal: Signal, cue: Join, facilitator: bool) -> Result:
-    if _acting_for_other(signal, cue.who) and not facilitator:
-        return meeting, [ev.Refused(ev.Reason.NOT_FACILITATOR, "Join")]
+def _join(meeting: Meeting, signal: Signal, cue: Join) -> Result:
     person = cue.who or signal.sender
     by = signal.sender if _acting_for_other(signal, cue.who) else None
     lanes_off = cue.lane is not Lane.REGULAR and not meeting.settings.lanes
@@ -157,15 +190,19 @@ def _join(meeting: Meeting, signal: Signal, cue: Join, facilitator: bool) -> Res
     existing = next((e for e in meeting.stack if e.person.id == person.id), None)
     if existing is not None and lane_of(meeting, existing) == lane:
         return meeting, [ev.AlreadyOnStack(person, meeting.position(person.id) or 0, lane)]
-    if meeting.closed and not may_join_closed(lane):
-        return meeting, [ev.Refused(ev.Reason.STACK_CLOSED, person.name)]
+    if meeting.closed and not closed_stack_takes(lane, meeting.settings.lanes):
+        return meeting, [ev.StackIsClosed(person)]
+    previous = meeting.stack
     if existing is not None:
-        stack = tuple(replace(e, lane=lane) if e is existing else e for e in meeting.stack)
+        changed = replace(existing, lane=lane, waived=False, after=None)
+        stack = tuple(changed if e is existing else e for e in meeting.stack)
         meeting = replace(meeting, stack=stack)
     else:
         entry = Entry(person, lane, meeting.next_seq, signal.source, signal.at)
         meeting = replace(meeting, stack=(*meeting.stack, entry), next_seq=meeting.next_seq + 1)
     meeting = _rearranged(meeting, signal.at)
+    if by is not None:
+        meeting = replace(meeting, undo=Undoable(StackAction.PUT_ON, by, person, previous))
     joined = ev.Joined(
         person=person,
         lane=lane,
@@ -179,47 +216,92 @@ def _join(meeting: Meeting, signal: Signal, cue: Join, facilitator: bool) -> Res
     return meeting, [joined]
 
 
-def _leave(meeting: Meeting, signal: Signal, cue: Leave, facilitator: bool) -> Result:
-    if _acting_for_other(signal, cue.who) and not facilitator:
-        return meeting, [ev.Refused(ev.Reason.NOT_FACILITATOR, "Leave")]
+def _leave(meeting: Meeting, signal: Signal, cue: Leave) -> Result:
     person = cue.who or signal.sender
     if meeting.position(person.id) is None:
         return meeting, [ev.NotOnStack(person, asked_by_self=person.id == signal.sender.id)]
+    previous = meeting.stack
     stack = tuple(e for e in meeting.stack if e.person.id != person.id)
     meeting = _rearranged(replace(meeting, stack=stack), signal.at)
     by = signal.sender if _acting_for_other(signal, cue.who) else None
+    if by is not None:
+        meeting = replace(meeting, undo=Undoable(StackAction.TOOK_OFF, by, person, previous))
     return meeting, [ev.Left(person, signal.source, by)]
 
 
-def _end_turn(meeting: Meeting, at: float, yielded: bool) -> Result:
+def _later(meeting: Meeting, signal: Signal, cue: Later) -> Result:
+    """Rule 7: step back one place in your lane, or to its end."""
+    person = signal.sender
+    place = meeting.position(person.id)
+    if place is None:
+        return meeting, [ev.NotOnStack(person, asked_by_self=True)]
+    mine = meeting.stack[place - 1]
+    lane = lane_of(meeting, mine)
+    behind = [e for e in meeting.stack[place:] if lane_of(meeting, e) == lane]
+    if not behind:
+        return meeting, [ev.NobodyBehind(person, place)]
+    if cue.to_end:
+        changed = replace(mine, seq=meeting.next_seq, waived=True, pinned=False, after=None)
+        meeting = replace(meeting, next_seq=meeting.next_seq + 1)
+    else:
+        changed = replace(mine, pinned=False, after=behind[0].person.id)
+    stack = tuple(changed if e is mine else e for e in meeting.stack)
+    meeting = _rearranged(replace(meeting, stack=stack), signal.at)
+    position = meeting.position(person.id) or 0
+    return meeting, [ev.SteppedBack(person, position, len(meeting.stack), cue.to_end)]
+
+
+def _end_turn(meeting: Meeting, at: float) -> Result:
+    """End the current turn: its time goes into the tallies (the minutes keep the turn)."""
     turn = meeting.current_turn
     if turn is None:
         return meeting, []
-    ended = replace(turn, ended_at=max(at, turn.started_at))
-    meeting = replace(meeting, turns=(*meeting.turns[:-1], ended))
+    seconds = turn.seconds(at)
+    meeting = replace(
+        meeting,
+        current_turn=None,
+        topic_tallies=_add(meeting.topic_tallies, turn.person, seconds),
+        meeting_tallies=_add(meeting.meeting_tallies, turn.person, seconds),
+    )
     # A turn ending changes who has spoken, and so the order.
-    meeting = _rearranged(meeting, at)
-    return meeting, [ev.TurnEnded(turn.person, ended.seconds(at), yielded)]
+    return _rearranged(meeting, at), [ev.TurnEnded(turn.person, seconds, yielded=False)]
+
+
+def _add(tallies: tuple[Tally, ...], person: Person, seconds: float) -> tuple[Tally, ...]:
+    for index, tally in enumerate(tallies):
+        if tally.person.id == person.id:
+            added = Tally(person, tally.turns + 1, tally.seconds + seconds)
+            return (*tallies[:index], added, *tallies[index + 1 :])
+    return (*tallies, Tally(person, 1, seconds))
 
 
 def _next(meeting: Meeting, signal: Signal) -> Result:
-    meeting, events = _end_turn(meeting, signal.at, yielded=False)
+    meeting, events = _end_turn(meeting, signal.at)
     if not meeting.stack:
         return meeting, [*events, ev.StackEmpty()]
     first, rest = meeting.stack[0], meeting.stack[1:]
-    turn = Turn(first.person, meeting.topic, signal.at)
-    meeting = replace(meeting, stack=rest, turns=(*meeting.turns, turn))
+    meeting = replace(meeting, stack=rest, current_turn=Turn(first.person, signal.at))
     meeting = _rearranged(meeting, signal.at)
     up_next = meeting.stack[0].person if meeting.stack else None
-    called = ev.Called(first.person, lane_of(meeting, first), up_next, len(meeting.stack))
+    called = ev.Called(
+        first.person,
+        lane_of(meeting, first),
+        up_next,
+        len(meeting.stack),
+        heads_up=meeting.settings.heads_up,
+    )
     return meeting, [*events, called]
 
 
 def _done(meeting: Meeting, signal: Signal, facilitator: bool) -> Result:
     turn = meeting.current_turn
     if turn is None or (turn.person.id != signal.sender.id and not facilitator):
-        return meeting, [ev.Refused(ev.Reason.NOT_SPEAKER)]
-    return _end_turn(meeting, signal.at, yielded=turn.person.id == signal.sender.id)
+        return meeting, [ev.NotSpeaker()]
+    meeting, events = _end_turn(meeting, signal.at)
+    yielded = turn.person.id == signal.sender.id
+    return meeting, [
+        replace(e, yielded=yielded) if isinstance(e, ev.TurnEnded) else e for e in events
+    ]
 
 
 def _move(meeting: Meeting, signal: Signal, cue: Move) -> Result:
@@ -227,13 +309,24 @@ def _move(meeting: Meeting, signal: Signal, cue: Move) -> Result:
     if current is None:
         return meeting, [ev.NotOnStack(cue.who, asked_by_self=False)]
     if not 1 <= cue.position <= len(meeting.stack):
-        return meeting, [ev.Refused(ev.Reason.NO_SUCH_POSITION, str(len(meeting.stack)))]
-    entry = replace(meeting.stack[current - 1], pinned=True)
+        return meeting, [ev.NoSuchPlace(len(meeting.stack))]
+    previous = meeting.stack
+    entry = replace(meeting.stack[current - 1], pinned=True, after=None)
     others = [e for e in meeting.stack if e.person.id != cue.who.id]
     others.insert(cue.position - 1, entry)
     meeting = _rearranged(replace(meeting, stack=tuple(others)), signal.at)
+    meeting = replace(meeting, undo=Undoable(StackAction.MOVED, signal.sender, cue.who, previous))
     position = meeting.position(cue.who.id) or 0
     return meeting, [ev.Moved(cue.who, position, len(meeting.stack))]
+
+
+def _undo(meeting: Meeting, signal: Signal) -> Result:
+    """Rule 9: put the stack back as it was before the last hand change."""
+    undo = meeting.undo
+    if undo is None:
+        return meeting, [ev.NothingToUndo()]
+    meeting = _rearranged(replace(meeting, stack=undo.stack, undo=None), signal.at)
+    return meeting, [ev.Undone(undo.action, undo.person, undo.by)]
 
 
 # ---------------------------------------------------------------- meetings and topics
@@ -241,45 +334,59 @@ def _move(meeting: Meeting, signal: Signal, cue: Move) -> Result:
 
 def _start(meeting: Meeting, signal: Signal, title: str, automatic: bool) -> Result:
     number = meeting.number + 1
+    # Harm not yet discussed is not forgotten with the meeting it happened in.
+    carried = meeting.pins
+    priority = meeting.priority | meeting.kept_priority
     meeting = replace(
         meeting,
         active=True,
         number=number,
         title=title,
         started_at=signal.at,
-        topics=(Topic(1, "", signal.at),),
+        topic=Topic(1, "", signal.at),
         stack=(),
-        turns=(),
-        # Harm not yet discussed is not forgotten with the meeting it happened in.
-        pins=tuple(pin for pin in meeting.pins if pin.open),
+        current_turn=None,
+        topic_tallies=(),
+        meeting_tallies=(),
+        pins=carried,
+        last_pin=max((pin.id for pin in carried), default=0),
         closed=False,
         next_seq=0,
-        priority=meeting.priority | meeting.kept_priority,
+        priority=priority,
+        priority_in_order=priority,
+        undo=None,
     )
-    return meeting, [ev.MeetingStarted(title, number, automatic)]
+    return meeting, [ev.MeetingStarted(title, number, automatic, signal.room_name)]
 
 
-def _open_pins(meeting: Meeting, moment: str) -> list[ev.Event]:
-    pins = tuple(pin for pin in meeting.pins if pin.open)
-    return [ev.PinsToDiscuss(pins, moment)] if pins else []
+def _open_pins(meeting: Meeting, moment: ev.Moment) -> list[ev.Event]:
+    return [ev.PinsToDiscuss(meeting.pins, moment)] if meeting.pins else []
 
 
 def _new_topic(meeting: Meeting, signal: Signal, title: str) -> Result:
-    meeting, events = _end_turn(meeting, signal.at, yielded=False)
-    events += _open_pins(meeting, "topic")
-    topic = Topic(meeting.topic + 1, title, signal.at)
-    meeting = _rearranged(replace(meeting, topics=(*meeting.topics, topic)), signal.at)
+    meeting, events = _end_turn(meeting, signal.at)
+    events += _open_pins(meeting, ev.Moment.TOPIC)
+    topic = Topic(meeting.topic.index + 1, title, signal.at)
+    meeting = _rearranged(replace(meeting, topic=topic, topic_tallies=()), signal.at)
     return meeting, [*events, ev.TopicStarted(topic.index, title, len(meeting.stack))]
 
 
 def _end(meeting: Meeting, signal: Signal) -> Result:
-    meeting, events = _end_turn(meeting, signal.at, yielded=False)
-    events += _open_pins(meeting, "meeting")
+    meeting, events = _end_turn(meeting, signal.at)
+    events += _open_pins(meeting, ev.Moment.MEETING)
     ended = ev.MeetingEnded(
-        meeting.title, meeting.number, totals(meeting, signal.at, None), len(meeting.stack)
+        meeting.title, meeting.number, totals(meeting, signal.at, Scope.MEETING), len(meeting.stack)
     )
     # Priority is forgotten with the meeting unless its owner asked to keep it.
-    meeting = replace(meeting, active=False, stack=(), closed=False, priority=frozenset())
+    meeting = replace(
+        meeting,
+        active=False,
+        stack=(),
+        closed=False,
+        priority=frozenset(),
+        priority_in_order=frozenset(),
+        undo=None,
+    )
     return meeting, [*events, ended]
 
 
@@ -287,46 +394,46 @@ def _end(meeting: Meeting, signal: Signal) -> Result:
 
 
 def _ouch(meeting: Meeting, signal: Signal, cue: Ouch) -> Result:
-    turn = meeting.current_turn
-    aimed = cue.at if cue.at is not None else (turn.person if turn is not None else None)
+    speaker = meeting.current_turn.person if meeting.current_turn is not None else None
+    number = meeting.last_pin + 1
     pin = Pin(
-        id=max((p.id for p in meeting.pins), default=0) + 1,
+        id=number,
         by=None if cue.anonymous else signal.sender,
-        at_person=aimed,
-        topic=meeting.topic,
+        at_person=aimed_at(cue.at, speaker, signal.sender),
         pinned_at=signal.at,
     )
-    return replace(meeting, pins=(*meeting.pins, pin)), [ev.OuchPinned(pin)]
+    meeting = replace(meeting, pins=(*meeting.pins, pin), last_pin=number)
+    return meeting, [ev.OuchPinned(pin)]
 
 
-def _replace_pin(meeting: Meeting, pin: Pin) -> Meeting:
-    return replace(meeting, pins=tuple(pin if p.id == pin.id else p for p in meeting.pins))
-
-
-def _oops(meeting: Meeting, signal: Signal) -> Result:
-    pin = pin_for_oops(meeting.pins, signal.sender)
-    if pin is None:
+def _oops(meeting: Meeting, signal: Signal, cue: Oops) -> Result:
+    choice = pin_for_oops(meeting.pins, signal.sender, cue.pin)
+    if choice.pin is None:
+        if cue.pin is not None:
+            return meeting, [ev.NoSuchPin(cue.pin)]
+        if choice.elsewhere is not None:
+            return meeting, [ev.OuchAimedElsewhere(choice.elsewhere)]
         return meeting, [ev.NoOpenPin()]
-    pin = replace(pin, oops_at=signal.at, oops_by=signal.sender)
-    return _replace_pin(meeting, pin), [ev.OopsAcknowledged(pin, signal.sender)]
+    pin = replace(choice.pin, oops_at=signal.at, oops_by=signal.sender)
+    pins = tuple(pin if p.id == pin.id else p for p in meeting.pins)
+    return replace(meeting, pins=pins), [ev.OopsAcknowledged(pin, signal.sender)]
 
 
-def _resolve(meeting: Meeting, signal: Signal, cue: Resolve) -> Result:
+def _resolve(meeting: Meeting, cue: Resolve) -> Result:
     pin = pin_to_resolve(meeting.pins, cue.pin)
     if pin is None:
         if cue.pin is None:
             return meeting, [ev.NoOpenPin()]
-        return meeting, [ev.Refused(ev.Reason.NO_SUCH_PIN, str(cue.pin))]
-    pin = replace(pin, resolved_at=signal.at)
-    return _replace_pin(meeting, pin), [ev.PinResolved(pin)]
+        return meeting, [ev.NoSuchPin(cue.pin)]
+    pins = tuple(p for p in meeting.pins if p.id != pin.id)
+    return replace(meeting, pins=pins), [ev.PinResolved(pin)]
 
 
 # ---------------------------------------------------------------- private priority
 
 
-def _priority(meeting: Meeting, signal: Signal, cue: Priority, facilitator: bool) -> Result:
-    if _acting_for_other(signal, cue.who) and not facilitator:
-        return meeting, [ev.Refused(ev.Reason.NOT_FACILITATOR, "Priority")]
+def _priority(meeting: Meeting, signal: Signal, cue: Priority) -> Result:
+    """Noted now; the order follows at the next public change (rule 8)."""
     person = cue.who or signal.sender
     by_other = _acting_for_other(signal, cue.who)
     # Only the person themselves can choose to have priority remembered past this meeting.
@@ -338,8 +445,7 @@ def _priority(meeting: Meeting, signal: Signal, cue: Priority, facilitator: bool
         priority = meeting.priority - {person.id}
         kept = meeting.kept_priority - {person.id}
     meeting = replace(meeting, priority=priority, kept_priority=kept)
-    noted = ev.PriorityNoted(person, cue.on, keep, by_other)
-    return _rearranged(meeting, signal.at), [noted]
+    return meeting, [ev.PriorityNoted(person, cue.on, keep, by_other, meeting.active)]
 
 
 # ---------------------------------------------------------------- time
@@ -350,8 +456,7 @@ def _tick(meeting: Meeting, signal: Signal) -> Result:
     limit = meeting.settings.wrap_up_seconds
     if turn is None or turn.reminded or limit <= 0 or turn.seconds(signal.at) < limit:
         return meeting, []
-    reminded = replace(turn, reminded=True)
-    meeting = replace(meeting, turns=(*meeting.turns[:-1], reminded))
+    meeting = replace(meeting, current_turn=replace(turn, reminded=True))
     return meeting, [ev.WrapUpReminded(turn.person, turn.seconds(signal.at))]
 
 
@@ -376,19 +481,13 @@ def _where(meeting: Meeting, person: Person) -> ev.WhereShown:
     return ev.WhereShown(person, position, len(meeting.stack), speaking, by_lane, placed)
 
 
-def totals(meeting: Meeting, now: float, topic: int | None) -> tuple[ev.SpeakingTotal, ...]:
-    """Turns and seconds per person, in the topic or (None) the whole meeting."""
-    people: dict[str, Person] = {}
-    turns: dict[str, int] = {}
-    seconds: dict[str, float] = {}
-    for turn in meeting.turns:
-        if topic is not None and turn.topic != topic:
-            continue
-        who = turn.person.id
-        people[who] = turn.person
-        turns[who] = turns.get(who, 0) + 1
-        seconds[who] = seconds.get(who, 0.0) + turn.seconds(now)
-    return tuple(ev.SpeakingTotal(people[w], turns[w], seconds[w]) for w in people)
+def totals(meeting: Meeting, now: float, scope: Scope) -> tuple[ev.SpeakingTotal, ...]:
+    """Turns and seconds per person in the topic or the whole meeting, the current turn
+    included."""
+    return tuple(
+        ev.SpeakingTotal(tally.person, tally.turns, tally.seconds)
+        for tally in spoken(meeting, scope, now).values()
+    )
 
 
 def status(meeting: Meeting, now: float) -> ev.StatusShown:
@@ -400,13 +499,13 @@ def status(meeting: Meeting, now: float) -> ev.StatusShown:
     return ev.StatusShown(
         active=meeting.active,
         title=meeting.title,
-        topic=meeting.topics[-1].title if meeting.topics else "",
+        topic=meeting.topic.title if meeting.active else "",
         speaker=turn.person if turn is not None else None,
         speaker_seconds=turn.seconds(now) if turn is not None else 0.0,
         stack=lines,
         closed=meeting.closed,
-        open_pins=sum(1 for pin in meeting.pins if pin.open),
-        totals=totals(meeting, now, meeting.topic),
+        pins=meeting.pins,
+        totals=totals(meeting, now, Scope.TOPIC),
     )
 
 

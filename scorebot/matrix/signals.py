@@ -17,7 +17,6 @@ import nio  # type: ignore[import-untyped, unused-ignore]
 
 from scorebot.core.model import Cue, Help, Join, Leave, Ouch, Person, Priority, Signal, Source
 from scorebot.core.parse import (
-    PRIVATE_HELP,
     ParseContext,
     PrivateRequest,
     Unclear,
@@ -26,6 +25,7 @@ from scorebot.core.parse import (
     parse_private,
     resolve_person,
 )
+from scorebot.core.render import private_help
 from scorebot.matrix.items import Inbound, Item, Notice
 from scorebot.matrix.memory import AdapterMemory, CallMembership, HandReaction
 
@@ -179,9 +179,7 @@ class Converter:
         if relates.get("rel_type") == "m.replace":
             return []  # an edit is not a new signal
         facilitator = event.sender in view.facilitators
-        context = ParseContext(
-            private=False, facilitator=facilitator, members=view.members, lanes=self.lanes
-        )
+        context = ParseContext(facilitator=facilitator, members=view.members)
         result = parse(str(event.body), context)
         if result is None:
             return []
@@ -207,6 +205,7 @@ class Converter:
             source=Source.CHAT,
             at=_seconds(event),
             facilitator=facilitator,
+            room_name=view.names[0] if view.names else "",
         )
         return [Inbound(signal, view.room_id, view.room_id, event.event_id)]
 
@@ -294,6 +293,7 @@ class Converter:
             source=source,
             at=_seconds(event),
             facilitator=sender in view.facilitators,
+            room_name=view.names[0] if view.names else "",
         )
         return Inbound(signal, view.room_id, view.room_id, None)
 
@@ -309,19 +309,16 @@ class Converter:
         members: dict[str, str] = {}
         for view in shared:
             members.update(view.members)
-        context = ParseContext(
-            private=True,
-            facilitator=any(sender in view.facilitators for view in shared),
-            members=members,
-            lanes=self.lanes,
-        )
+        facilitates = any(sender in view.facilitators for view in shared)
+        context = ParseContext(facilitator=facilitates, members=members)
         result = parse_private(str(event.body), context)
         if result is None:
             return []
         if isinstance(result, Unclear):
             return [Notice(dm.room_id, result.message, reply_to=event.event_id)]
         if isinstance(result.cue, Help):
-            return [Notice(dm.room_id, PRIVATE_HELP, reply_to=event.event_id)]
+            help_text = private_help(facilitates).text
+            return [Notice(dm.room_id, help_text, reply_to=event.event_id)]
         targets = _target_rooms(result, shared)
         if isinstance(targets, str):
             return [Notice(dm.room_id, targets, reply_to=event.event_id)]
@@ -341,6 +338,7 @@ class Converter:
                 source=Source.DIRECT,
                 at=_seconds(event),
                 facilitator=sender in view.facilitators,
+                room_name=view.names[0] if view.names else "",
             )
             items.append(Inbound(signal, view.room_id, dm.room_id, event.event_id))
         return items
