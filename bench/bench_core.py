@@ -62,7 +62,8 @@ def main() -> None:
         print(f"{stack:>6} {turns:>6} {micros:>18.1f} {micros / base:>7.1f}")
     print(
         f"\nmemory: a meeting with 100 waiting and 1000 turns holds {current / 1024:.0f} KiB "
-        f"(peak while building {peak / 1024:.0f} KiB); {len(big.turns)} turns kept"
+        f"(peak while building {peak / 1024:.0f} KiB); {len(big.meeting_tallies)} speakers tallied,"
+        f" no turn kept"
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scorebot.core.model import (
@@ -11,6 +13,7 @@ from scorebot.core.model import (
     Facilitate,
     Join,
     Lane,
+    Later,
     Leave,
     Move,
     NewTopic,
@@ -20,11 +23,15 @@ from scorebot.core.model import (
     Person,
     Priority,
     Resolve,
+    SetHeadsUp,
     StartMeeting,
     Status,
+    Undo,
     WhereAmI,
 )
 from scorebot.core.parse import (
+    MAX_INPUT,
+    PHRASES,
     ParseContext,
     PrivateRequest,
     Unclear,
@@ -196,3 +203,100 @@ def test_any_text_parses_without_raising(text: str) -> None:
     parse(text, FACILITATOR)
     parse(text, MEMBER)
     parse_private(text, ParseContext())
+
+
+# ---------------------------------------------------------------- new cues and names
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("later", Later()),
+        ("last", Later(to_end=True)),
+        ("oops 2", Oops(2)),
+        ("oops pin 2", Oops(2)),
+        ("undo", Undo()),
+        ("heads up off", SetHeadsUp(False)),
+        ("heads-up on", SetHeadsUp(True)),
+    ],
+)
+def test_the_new_cues_are_understood(text: str, cue: object) -> None:
+    assert parse(text, FACILITATOR) == cue
+
+
+def test_an_emoji_display_name_is_found_by_a_facilitator() -> None:
+    members = {**MEMBERS, "@hand:example.org": "🙋"}
+    context = ParseContext(facilitator=True, members=members)
+    assert parse("move 🙋 to 1", context) == Move(Person("@hand:example.org", "🙋"), 1)
+    missing = parse("move 🎉 to 1", context)
+    assert isinstance(missing, Unclear) and "could not find" in missing.message
+
+
+@pytest.mark.parametrize(
+    "text", ["stack the chairs", "stack overflow", "stack them up", "ouch that hurt"]
+)
+def test_a_lower_case_or_function_word_tail_is_chat_not_a_guest(text: str) -> None:
+    assert parse(text, FACILITATOR) is None
+
+
+@pytest.mark.parametrize("text", ["stack Dolores", "stack Ana María", "stack O'Neil"])
+def test_a_capitalised_name_tail_from_a_facilitator_is_a_guest(text: str) -> None:
+    cue = parse(text, FACILITATOR)
+    assert isinstance(cue, Join) and cue.who is not None and cue.who.is_guest
+
+
+def test_every_phrase_in_the_table_parses_to_its_own_cue_in_any_case() -> None:
+    for phrase, cue in PHRASES.items():
+        assert parse(phrase, MEMBER) == cue, phrase
+        assert parse(phrase.upper() + "!", MEMBER) == cue, phrase
+
+
+def test_a_room_in_a_private_request_is_found_after_the_first_room_word() -> None:
+    request = parse_private("ouch in Sit in Group", ParseContext())
+    assert request == PrivateRequest(Ouch(anonymous=True), "Sit in Group")
+
+
+# ---------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" + " " * 40_000 + "y",
+        " " * 100_000,
+        "in " * 30_000,
+        "move a to " * 10_000,
+        "stack " * 20_000,
+        "✋" * 100_000,
+        "," * 100_000,
+    ],
+    ids=["spaces", "only spaces", "room words", "moves", "stacks", "hands", "commas"],
+)
+def test_an_input_over_the_bound_is_not_looked_at(text: str) -> None:
+    assert len(text) > MAX_INPUT
+    assert parse(text, FACILITATOR) is None
+    private = parse_private(text, ParseContext())
+    assert isinstance(private, Unclear) and "too long" in private.message
+
+
+def test_no_pattern_in_the_parser_can_backtrack() -> None:
+    """Each compiled pattern is anchored or a single character class: no nested repeats."""
+    import scorebot.core.parse as module
+
+    patterns = [value for value in vars(module).values() if isinstance(value, re.Pattern)]
+    assert patterns
+    for pattern in patterns:
+        assert not re.search(r"[)\]][*+].*[*+]|\.\*.*\.\*|\.\+\?", pattern.pattern), pattern
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list(" \n\t,.!?in to stack move ✋🙋‍♀️@:Maria\u202e\u200b")),
+        max_size=400,
+    )
+)
+def test_adversarial_text_near_the_bound_never_raises(text: str) -> None:
+    parse(text, FACILITATOR)
+    parse(text, MEMBER)
+    parse_private(text, ParseContext(facilitator=True, members=MEMBERS))

@@ -23,6 +23,8 @@ images, raw HTML and entities, strikethrough and tables (names never start a lin
 
 def _keep(text: str, index: int) -> bool:
     char = text[index]
+    if char.isspace():
+        return True  # line breaks and tabs become single spaces below
     category = unicodedata.category(char)
     if char == _ZWJ:
         # Emoji sequences (🙋‍♀️) join symbols with it; between letters it only hides a look-alike.
