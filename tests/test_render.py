@@ -56,7 +56,7 @@ from scorebot.core.render import (
     render,
     render_all,
 )
-from scorebot.core.rules import CueKind
+from scorebot.core.rules import POLICY, CueKind, NoMeeting, Who
 from scorebot.core.step import step
 
 MARIA = Person("@maria:example.org", "Maria")
@@ -73,8 +73,12 @@ ANONYMOUS_PIN = Pin(id=2, by=None, at_person=JO, pinned_at=20.0)
 
 
 REFUSALS: list[ev.Event] = [
-    *(ev.NotAllowed(kind) for kind in CueKind),
-    *(ev.NoMeetingRunning(kind) for kind in CueKind),
+    *(ev.NotAllowed(kind) for kind in CueKind if POLICY[kind].who is Who.FACILITATOR),
+    *(
+        ev.NoMeetingRunning(kind)
+        for kind in CueKind
+        if POLICY[kind].no_meeting is NoMeeting.REFUSED
+    ),
     ev.MeetingRunning("Budget"),
     ev.NotSpeaker(),
     ev.NoSuchPlace(0),
@@ -87,7 +91,7 @@ REFUSALS: list[ev.Event] = [
     ev.OuchAimedElsewhere(PIN),
     ev.NobodyBehind(MARIA, 3),
 ]
-"""Every kind of refusal, with every cue where the refusal names it."""
+"""Every kind of refusal, with every cue the policy table can refuse that way."""
 
 
 def one_of_each() -> list[ev.Event]:
@@ -430,10 +434,13 @@ def test_help_mentions_the_private_words_only_in_private() -> None:
 
 def test_refusals_say_who_can_do_it() -> None:
     reply = render(ev.NotAllowed(CueKind.NEXT), IN_ROOM)[0]
-    assert reply.text == (
-        "Only a facilitator can call the next speaker. Facilitators are people with moderator"
-        " rights in this room, or people a facilitator named."
-    )
+    assert reply.text == "Only a facilitator can call the next speaker. You can ask one to do it."
+
+
+def test_a_private_mark_from_a_member_is_refused_in_words_that_fit_a_private_chat() -> None:
+    [reply] = render(ev.NotAllowed(CueKind.MARK), PRIVATELY)
+    assert reply.audience is Audience.SENDER
+    assert reply.text == "Only a facilitator can give someone priority. You can ask one to do it."
 
 
 def test_no_meeting_says_how_to_start_one() -> None:

@@ -167,8 +167,8 @@ def _public(
     if not ctx.private:
         return [room]
     confirm = Reply(
-        f"Done. I posted this in the meeting room: {room.text}",
-        f"Done. I posted this in the meeting room:<blockquote>{room.html}</blockquote>",
+        f"Done. I told the room: {room.text}",
+        f"Done. I told the room:<blockquote>{room.html}</blockquote>",
         Audience.SENDER,
         (),
         ReplyKind.CONFIRM,
@@ -641,13 +641,12 @@ def _priority_noted(event: ev.PriorityNoted) -> list[Reply]:
 def _facilitator_named(event: ev.FacilitatorNamed, ctx: RenderContext) -> list[Reply]:
     if event.on:
         template = (
-            "{by} named {who} a facilitator for this room: they can now call speakers and run"
-            " the meeting."
+            "{by} made {who} a facilitator here. They can now call on people and run the meeting."
         )
     else:
         template = (
-            "{who} is no longer a named facilitator for this room. People with moderator rights"
-            " in the room can still facilitate."
+            "{who} is no longer a named facilitator here. People with moderator rights can still"
+            " run the meeting."
         )
     line = fmt(template, by=who(ctx.sender), who=who(event.person))
     return _public(
@@ -829,13 +828,6 @@ def minutes_document(
 # ---------------------------------------------------------------- refusals
 
 
-def _facilitators(ctx: RenderContext) -> str:
-    room = "the meeting room" if ctx.private else "this room"
-    return (
-        f"Facilitators are people with moderator rights in {room}, or people a facilitator named."
-    )
-
-
 _PRIVATE_KINDS = frozenset(kind for kind, policy in POLICY.items() if policy.where is Where.PRIVATE)
 """cues understood only in private: even a refusal of one is answered privately"""
 
@@ -853,9 +845,7 @@ def _refused_line(event: ev.Refused, ctx: RenderContext) -> Part:
     match event:
         case ev.NotAllowed(kind=kind):
             action = POLICY[kind].action
-            line = fmt(
-                "Only a facilitator can {action}. {who}", action=action, who=_facilitators(ctx)
-            )
+            line = fmt("Only a facilitator can {action}. You can ask one to do it.", action=action)
         case ev.NoMeetingRunning(kind=kind):
             line = fmt(
                 'No meeting is running, so I cannot {action} now. A facilitator can say "start'
@@ -864,7 +854,8 @@ def _refused_line(event: ev.Refused, ctx: RenderContext) -> Part:
             )
         case ev.MeetingRunning(title=title):
             line = fmt(
-                'A meeting is already running{title}. A facilitator can say "end meeting" first.',
+                'A meeting is on now{title}. To start a new one, a facilitator says "end meeting"'
+                " first.",
                 title=f": {name(title)}" if name(title) else "",
             )
         case ev.NotSpeaker():

@@ -211,8 +211,8 @@ POLICY: dict[CueKind, Policy] = {
     CueKind.LANES: Policy(_FAC, _R, _OK, "switch lanes on or off"),
     CueKind.HEADS_UP: Policy(_FAC, _R, _OK, "switch the heads-up on or off"),
     CueKind.RESOLVE: Policy(_FAC, _R, _OK, "mark an ouch as resolved"),
-    CueKind.FACILITATE: Policy(_FAC, _R, _OK, "name facilitators"),
-    CueKind.MARK: Policy(_FAC, _P, _OK, "give someone else priority"),
+    CueKind.FACILITATE: Policy(_FAC, _R, _OK, "name a facilitator"),
+    CueKind.MARK: Policy(_FAC, _P, _OK, "give someone priority"),
     CueKind.TICK: Policy(Who.CLOCK, _R, _OK, "keep time"),
 }
 """The one table of who may send each cue, where, and what it does with no meeting or a
