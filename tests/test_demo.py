@@ -108,18 +108,18 @@ def test_transcript_shows_the_ouch_and_the_oops(scripted_run: DemoRun) -> None:
     transcript = scripted_run.transcript
 
     assert "[Ana, replying to Ben] ouch" in transcript
-    assert "Ouch noted (pin 1) from Ana, aimed at Ben." in transcript
+    assert "Ouch noted as pin 1 from Ana, aimed at Ben." in transcript
     assert "[Ben] oops" in transcript
-    assert "Ben said oops: ouch pin 1 is acknowledged." in transcript
+    assert "Ben said oops for ouch pin 1." in transcript
 
 
 def test_minutes_are_printed_at_the_end_with_the_ouch_marked(scripted_run: DemoRun) -> None:
     minutes = scripted_run.stdout.split(MINUTES_START, 1)
 
     assert len(minutes) == 2, scripted_run.stdout[-2000:]
-    assert "OUCH #1: Ana pinned a moment of harm, aimed at Ben." in minutes[1]
-    assert "OOPS #1: Ben acknowledged it." in minutes[1]
-    assert "Ben joined the stack, regular stack, by call hand." in minutes[1]
+    assert "**Ouch, pin 1: Ana pinned a moment of harm, aimed at Ben.**" in minutes[1]
+    assert "**Oops, pin 1: Ben acknowledged it.**" in minutes[1]
+    assert "Ben joined the stack, regular stack, by raised hand in the call." in minutes[1]
 
 
 def test_no_room_message_mentions_priority(scripted_run: DemoRun) -> None:

@@ -413,9 +413,9 @@ def _pins_to_discuss(event: ev.PinsToDiscuss, ctx: RenderContext) -> list[Reply]
 
 
 _SEEN = {
-    Source.CALL_HAND: " I saw your raised hand in the call.",
-    Source.REACTION: " I saw your hand reaction.",
-    Source.VOICE: " I heard this by voice.",
+    Source.CALL_HAND: " Your raised hand in the call was seen.",
+    Source.REACTION: " Your hand reaction was seen.",
+    Source.VOICE: " This was heard by voice.",
 }
 
 
