@@ -50,7 +50,7 @@ ROOM_HELP: dict[CueKind, HelpLine] = {
     CueKind.PUT_ON: HelpLine("stack NAME", "put someone on the stack."),
     CueKind.TAKE_OFF: HelpLine("unstack NAME", "take someone off the stack."),
     CueKind.MOVE: HelpLine(
-        "move NAME to 2", 'put someone at a place. "bump NAME" puts them first.'
+        "move NAME to 2", 'put someone at a place ("bump" puts them first).', ("bump NAME",)
     ),
     CueKind.CLEAR: HelpLine("clear stack", "take everyone off the stack."),
     CueKind.UNDO: HelpLine("undo", "take back your last change to the stack."),

@@ -684,7 +684,9 @@ def status_blocks(event: ev.StatusShown, lanes: bool = True) -> list[Block]:
     elif event.active:
         blocks.append(fmt("Nobody has the floor."))
     if event.stack:
-        blocks.append(fmt("On the stack ({n}):", n=count(len(event.stack), "person", "people")))
+        blocks.append(
+            fmt("On the stack, in order ({n}):", n=count(len(event.stack), "person", "people"))
+        )
         lines = tuple(
             fmt(
                 "{place}: {who}{lane}",
