@@ -18,6 +18,7 @@ import msgspec
 from scorebot.core import events as ev
 from scorebot.core import sanitize
 from scorebot.core.ids import is_matrix_person
+from scorebot.core.markup import count, duration
 from scorebot.core.model import Lane, Person, StackAction
 
 LANE_NAMES = {
@@ -167,22 +168,6 @@ def clock(at: float) -> str:
     return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%H:%M:%S")
 
 
-def _seconds(value: float | None) -> str:
-    whole = round(value or 0.0)
-    minutes, seconds = divmod(whole, 60)
-    if not minutes:
-        return _count(seconds, "second")
-    return (
-        f"{_count(minutes, 'minute')} {_count(seconds, 'second')}"
-        if seconds
-        else _count(minutes, "minute")
-    )
-
-
-def _count(n: int, one: str) -> str:
-    return f"{n} {one}{'' if n == 1 else 's'}"
-
-
 _UNDONE = {
     StackAction.PUT_ON.value: "putting {who} on the stack",
     StackAction.TOOK_OFF.value: "taking {who} off the stack",
@@ -245,12 +230,12 @@ def line(record: Record, escape: bool = False, shared: frozenset[str] = frozense
         case RecordKind.CALLED:
             return f"{who} was called to speak ({record.lane})."
         case RecordKind.TURN_ENDED:
-            return f"{who}'s turn ended after {_seconds(record.seconds)}."
+            return f"{who}'s turn ended after {duration(record.seconds or 0.0)}."
         case RecordKind.MOVED:
             return f"{who} was moved to place {text} by a facilitator."
         case RecordKind.CLEARED:
             removed = int(record.text) if record.text.isdecimal() else 0
-            return f"The stack was cleared ({_count(removed, 'person')} taken off)."
+            return f"The stack was cleared ({count(removed, 'person', 'people')} taken off)."
         case RecordKind.UNDONE:
             action = _UNDONE.get(record.text, "a change").format(who=who)
             return f"A facilitator undid {action} (done by {by})."
