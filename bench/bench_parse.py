@@ -25,6 +25,8 @@ def inputs() -> list[tuple[str, str]]:
         ("mark Member 7 in Budget", "mark Member 7 in Budget"),
         ("chat, 100 chars", "we stacked the chairs " * 4 + "and more"),
         (f"x + {MAX_INPUT - 2} spaces + y", "x" + " " * (MAX_INPUT - 2) + "y"),
+        (f"{MAX_INPUT - 1} commas + x", "," * (MAX_INPUT - 1) + "x"),
+        (f"'in ' up to {MAX_INPUT}", ("in " * MAX_INPUT)[:MAX_INPUT]),
         ("x + 40,000 spaces + y", "x" + " " * 40_000 + "y"),
         ("100k spaces", " " * 100_000),
         ("100k commas", "," * 100_000),

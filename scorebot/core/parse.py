@@ -84,7 +84,7 @@ class PrivateRequest:
 _HANDS = {"\u270b", "\U0001f590", "\U0001f64b", "\U0001f91a"}
 _MODIFIERS = re.compile("[\ufe0f\ufe0e\u200d\u2640\u2642\U0001f3fb-\U0001f3ff]")
 _EDGE_PUNCTUATION = " \t\n.,;:!?¡¿\"'“”‘’()[]{}*_~`"
-_INNER_PUNCTUATION = re.compile(r"[,;!?.]+(?=\s|$)")
+_WORD_END = ",;!?."
 
 
 def is_hand(key: str) -> bool:
@@ -103,7 +103,9 @@ def _clean(text: str) -> str:
 def _fold(text: str) -> str:
     """Case-, punctuation- and spacing-insensitive form of a whole message."""
     text = _clean(text).replace("’", "'").replace("‘", "'").strip(_EDGE_PUNCTUATION)
-    return " ".join(_INNER_PUNCTUATION.sub(" ", text.casefold()).split())
+    # Word by word, not with a pattern: a run of punctuation is dropped at a word's end.
+    words = (word.rstrip(_WORD_END) for word in text.casefold().split())
+    return " ".join(word for word in words if word)
 
 
 def _original_tail(text: str, words: int) -> str:
