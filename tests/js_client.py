@@ -229,3 +229,33 @@ def events(lines: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def sent(lines: Sequence[dict[str, Any]], step: str) -> dict[str, Any]:
     """The `sent` line of the named step."""
     return next(line for line in lines if line.get("kind") == "sent" and line.get("step") == step)
+
+
+SECRET_STORAGE_TOOL = JS_DIR / "secret_storage_tool.mjs"
+
+
+def run_secret_storage_tool(
+    requests: Sequence[dict[str, Any]], timeout: float = 60.0
+) -> list[dict[str, Any]]:
+    """Answers from matrix-js-sdk's own recovery-key and secret-storage code, one per request
+    (see the header of secret_storage_tool.mjs)."""
+    node = node_executable()
+    if node is None:
+        raise RuntimeError("node is not installed")
+    ensure_node_modules()
+    completed = subprocess.run(
+        [node, str(SECRET_STORAGE_TOOL)],
+        input=json.dumps(list(requests)),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=JS_DIR,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"secret_storage_tool.mjs exited {completed.returncode}: {completed.stderr}"
+        )
+    answers = json.loads(completed.stdout)
+    assert isinstance(answers, list) and len(answers) == len(requests), completed.stdout
+    return answers

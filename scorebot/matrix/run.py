@@ -9,6 +9,7 @@ from typing import Any
 from scorebot.config import Config
 from scorebot.matrix.bot import CLOCK_INTERVAL, MatrixBot, bot_person, clock
 from scorebot.matrix.consumer import ConsumerSettings, consume
+from scorebot.matrix.identity import ensure_identity
 from scorebot.matrix.items import Item
 from scorebot.matrix.memory import AdapterMemory
 from scorebot.matrix.outbox import COALESCE_WINDOW, MatrixOutbox
@@ -35,6 +36,7 @@ async def run_bot(
     tasks: list[asyncio.Task[None]] = []
     try:
         client = await open_session(config)
+        await ensure_identity(client, config)
         inbox: asyncio.Queue[Item] = asyncio.Queue()
         memory = AdapterMemory()
         bot = MatrixBot(client, config, store, inbox, memory)
