@@ -156,12 +156,16 @@ async def run_js_member(  # noqa: PLR0917 (the shape the integration tests call 
     log_level: str = "warn",
     check: bool = True,
     logout: bool = True,
+    cross_signing: bool = False,
+    isolation: str = "all",
 ) -> list[dict[str, Any]]:
     """Run member.mjs to completion and return its JSON lines, the `result` line last.
 
     `timeout` is the client's own overall deadline in seconds (it then exits with code 2
     and a result line); this side kills it if it has not exited 15 s after that.  With
     `check`, a non-zero exit raises `JsMemberError` quoting the result and stderr.
+    `cross_signing` and `isolation` ("all" or "only_signed", Element's "exclude insecure
+    devices") are member.mjs's options of those names.
     """
     node = node_executable()
     if node is None:
@@ -176,6 +180,8 @@ async def run_js_member(  # noqa: PLR0917 (the shape the integration tests call 
         "timeout": timeout,
         "log_level": log_level,
         "logout": logout,
+        "cross_signing": cross_signing,
+        "isolation": isolation,
     }
     process = await asyncio.create_subprocess_exec(
         node,
@@ -259,3 +265,48 @@ def run_secret_storage_tool(
     answers = json.loads(completed.stdout)
     assert isinstance(answers, list) and len(answers) == len(requests), completed.stdout
     return answers
+
+
+BOT_RECOVERY_SCRIPT = JS_DIR / "bot_recovery.mjs"
+
+
+async def run_bot_recovery(
+    homeserver_url: str,
+    user_id: str,
+    password: str,
+    recovery_key_text: str,
+    timeout: float = 90.0,  # noqa: ASYNC109 (the subprocess's deadline)
+) -> dict[str, Any]:
+    """Log in as the bot with matrix-js-sdk, unlock secret storage with the recovery key as
+    Element does, and return what it found (see the header of bot_recovery.mjs)."""
+    node = node_executable()
+    if node is None:
+        raise RuntimeError("node is not installed")
+    await asyncio.to_thread(ensure_node_modules)
+    config = {
+        "homeserver": homeserver_url,
+        "user_id": user_id,
+        "password": password,
+        "recovery_key": recovery_key_text,
+    }
+    process = await asyncio.create_subprocess_exec(
+        node,
+        str(BOT_RECOVERY_SCRIPT),
+        cwd=JS_DIR,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(
+            process.communicate(json.dumps(config).encode()), timeout
+        )
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    lines = _parse_lines(stdout.decode(errors="replace"))
+    if process.returncode != 0 or len(lines) != 1 or "error" in lines[0]:
+        tail = "\n".join(stderr.decode(errors="replace").splitlines()[-_STDERR_TAIL:])
+        raise RuntimeError(f"bot_recovery.mjs exited {process.returncode}: {lines}\n{tail}")
+    return lines[0]
