@@ -220,3 +220,34 @@ async def test_element_opens_the_bots_secret_storage_with_its_recovery_key(
         "userSigningKey": True,
     }
     assert found["device_signed_by_owner"] is True
+
+
+async def test_with_cross_signed_only_a_device_its_owner_did_not_sign_cannot_read_the_bot(
+    homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
+) -> None:
+    bot_id = await register_bot(homeserver)
+    js_name = f"js{secrets.token_hex(4)}"
+    js_user = await homeserver.register(js_name, JS_PASSWORD)
+    strict = 'share_keys_with = "cross-signed"'
+    async with running_bot(write_bot_config(homeserver, bot_id, tmp_path, extra=strict)):
+        alice = await make_member("alice")  # nio: a device no one cross-signed
+        room = await alice.create_room("Strict", invite=[bot_id, js_user])
+        await alice.wait_member(room, bot_id)
+        # The bot still reads the unsigned device (the policy is about what it sends): alice
+        # goes first on the stack, but cannot read the bot's answer.
+        await alice.send_text(room, "stack")
+        await alice.wait_undecryptable()
+        steps = [
+            {"action": "send_text", "name": "stack", "body": "stack"},
+            _reply("joined", "stack", bot_id),
+        ]
+        lines = await run_js_member(
+            homeserver.base_url, js_user, JS_PASSWORD, room, steps, timeout=90, cross_signing=True
+        )
+        answer = _step_event(lines, "joined")
+        await alice.wait_undecryptable(answer["event_id"])
+
+    assert lines[-1]["ok"] is True, lines[-1]
+    assert answer["encrypted"] is True
+    assert f"{js_name}, you are on the stack: 2nd of 2." in answer["body"]
+    assert not [m for m in alice.records if isinstance(m, Message) and m.sender == bot_id]

@@ -422,6 +422,21 @@ class Member:
         assert isinstance(record, Redaction)
         return record
 
+    async def wait_undecryptable(
+        self,
+        event_id: str | None = None,
+        *,
+        timeout: float = DEFAULT_WAIT,  # noqa: ASYNC109
+    ) -> str:
+        """Wait until an event (this one, or any) could not be decrypted; return its id."""
+
+        def seen() -> str | None:
+            if event_id is None:
+                return self.undecryptable[0] if self.undecryptable else None
+            return event_id if event_id in self.undecryptable else None
+
+        return await self._wait_until(seen, timeout, f"undecryptable {event_id or 'event'}")
+
     # Internals
 
     def _start_sync(self) -> None:
@@ -582,6 +597,7 @@ class Member:
             event.session_id,
         )
         self.undecryptable.append(event.event_id)
+        self._notify()
 
     def _on_sync(self, response: Any) -> None:
         for room_id in response.rooms.invite:

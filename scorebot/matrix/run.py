@@ -43,7 +43,12 @@ async def run_bot(
         await bot.load_memory()
         since = await bot.starting_token()
         outbox = MatrixOutbox(
-            client, memory, store, edit_stack_message=config.bot.edit_stack_message, window=window
+            client,
+            memory,
+            store,
+            edit_stack_message=config.bot.edit_stack_message,
+            window=window,
+            share_keys_with=config.bot.share_keys_with,
         )
         outbox.start()
         me = bot_person(bot.bot)
