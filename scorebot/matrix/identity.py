@@ -63,6 +63,8 @@ class IdentityReport:
     """the device's signature was missing and has been uploaded"""
     recovery_key_file: Path | None = None
     """the recovery key file written by this start"""
+    recovery_key_source: str | None = None
+    """where the recovery key of a new identity came from, when it was given, not written"""
 
     @property
     def fingerprint(self) -> str:
@@ -108,8 +110,9 @@ async def _ensure(client: Any, config: Config) -> IdentityReport:
     local = _read_local(config.storage.cross_signing_keys, user)
     created = recovered = False
     written: Path | None = None
+    given: str | None = None
     if published.master is None:
-        seeds, written = await _create(client, config, local)
+        seeds, written, given = await _create(client, config, local)
         created = True
     elif (
         local is not None
@@ -142,8 +145,9 @@ async def _ensure(client: Any, config: Config) -> IdentityReport:
         recovered=recovered,
         signed_now=signed_now,
         recovery_key_file=written,
+        recovery_key_source=given,
     )
-    _announce(report, config)
+    _announce(report)
     return report
 
 
@@ -214,22 +218,25 @@ async def identity_status(client: Any, config: Config) -> IdentityStatus:
 
 async def _create(
     client: Any, config: Config, local: _LocalKeys | None
-) -> tuple[CrossSigningSeeds, Path | None]:
-    """A new identity for an account that has none (or resume one a crash interrupted)."""
+) -> tuple[CrossSigningSeeds, Path | None, str | None]:
+    """A new identity for an account that has none (or resume one a crash interrupted):
+    (keys, the recovery key file written, or where the given recovery key came from)."""
     user = str(client.user_id)
     seeds = local.seeds if local is not None else CrossSigningSeeds.generate()
     known = _known_recovery_key(config, data_folder_first=True)
     written: Path | None = None
+    given: str | None = None
     if known is None:
         key = recovery_key.new_key()
         written = _write_recovery_key(config, key)
     else:
         key = _decode(*known)
+        given = known[1]
     state = _LocalKeys(user, seeds, False)
     _write_local(config.storage.cross_signing_keys, state)
     await _upload_public_keys(client, config, seeds)
     await _finish_secret_storage(client, config, state, key)
-    return seeds, written
+    return seeds, written, given
 
 
 async def _recover(client: Any, config: Config, published: PublishedIdentity) -> CrossSigningSeeds:
@@ -434,15 +441,22 @@ def _decode(text: str, source: str) -> bytes:
         raise IdentityError(f"The recovery key from {source} is not usable: {error}") from None
 
 
-def _announce(report: IdentityReport, config: Config) -> None:
-    if report.created:
+def _announce(report: IdentityReport) -> None:
+    if report.created and report.recovery_key_file is not None:
         log.warning(
             "created the bot's cross-signing identity (fingerprint %s). Its recovery key is "
             "in %s: keep a copy somewhere else (a password manager). If this data folder is "
             "lost, that key brings the same identity back (matrix.recovery_key_file or "
             "SCOREBOT_RECOVERY_KEY); without it members would see the bot's identity change.",
             report.fingerprint,
-            report.recovery_key_file or config.storage.recovery_key_file,
+            report.recovery_key_file,
+        )
+    elif report.created:
+        log.warning(
+            "created the bot's cross-signing identity (fingerprint %s); its secret storage "
+            "opens with the recovery key from %s: keep that key safe.",
+            report.fingerprint,
+            report.recovery_key_source,
         )
     log.info(
         "device signed by the bot's own identity: %s (fingerprint %s)",
