@@ -25,7 +25,7 @@ from scorebot.matrix.cross_signing import (
     published_identity,
 )
 from scorebot.matrix.identity import IdentityError, ensure_identity
-from scorebot.matrix.session import open_session
+from scorebot.matrix.session import SessionError, open_session
 from tests.test_matrix_helpers import register_bot, write_bot_config
 
 pytestmark = [pytest.mark.synapse, pytest.mark.asyncio(loop_scope="session")]
@@ -161,7 +161,7 @@ async def test_a_wrong_recovery_key_is_refused_in_plain_words(
         with pytest.raises(IdentityError, match="does not open"):
             await ensure_identity(client, config)
         given.write_text(right[:-1] + ("a" if right[-1] != "a" else "b"))
-        with pytest.raises(IdentityError, match="typo"):
+        with pytest.raises(SessionError, match="typo"):
             await ensure_identity(client, config)
         given.write_text(right)
         recovered = await ensure_identity(client, config)

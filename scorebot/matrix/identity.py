@@ -15,7 +15,6 @@ file), then the device's signature.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from scorebot.config import Config
-from scorebot.matrix import homeserver_api, recovery_key, secret_storage
+from scorebot.matrix import homeserver_api, recovery_key
+from scorebot.matrix.account_secrets import (
+    MissingSecret,
+    NoSecretStorage,
+    WrongKey,
+    read_secrets,
+    store_secrets,
+)
 from scorebot.matrix.cross_signing import (
     MASTER,
     SECRET_NAMES,
@@ -39,7 +45,17 @@ from scorebot.matrix.cross_signing import (
     signing_keys_upload,
 )
 from scorebot.matrix.homeserver_api import HomeserverError
-from scorebot.matrix.session import SessionError, write_private
+from scorebot.matrix.identity_files import (
+    GivenKey,
+    KeyFileError,
+    LocalKeys,
+    given_recovery_key,
+    read_local_keys,
+    write_local_keys,
+    write_recovery_key,
+)
+from scorebot.matrix.secret_storage import SecretStorageError
+from scorebot.matrix.session import SessionError
 from scorebot.matrix.signed_json import signing_payload, with_signature
 
 log = logging.getLogger(__name__)
@@ -81,14 +97,6 @@ class IdentityStatus:
     """this data folder holds the private keys of the published identity"""
 
 
-@dataclass(frozen=True, slots=True)
-class _LocalKeys:
-    user_id: str
-    seeds: CrossSigningSeeds
-    in_secret_storage: bool
-    """secret storage is known to hold these keys"""
-
-
 # ---------------------------------------------------------------- start-up
 
 
@@ -99,7 +107,7 @@ async def ensure_identity(client: Any, config: Config) -> IdentityReport:
     """
     try:
         return await _ensure(client, config)
-    except (HomeserverError, CrossSigningError, secret_storage.SecretStorageError) as error:
+    except (HomeserverError, CrossSigningError, SecretStorageError) as error:
         raise IdentityError(f"Setting up the bot's cross-signing failed: {error}") from None
 
 
@@ -107,7 +115,7 @@ async def _ensure(client: Any, config: Config) -> IdentityReport:
     user, device = str(client.user_id), str(client.device_id)
     query = await homeserver_api.query_keys(client, [user])
     published = published_identity(query, user)
-    local = _read_local(config.storage.cross_signing_keys, user)
+    local = read_local_keys(config.storage.cross_signing_keys, user)
     created = recovered = False
     written: Path | None = None
     given: str | None = None
@@ -166,14 +174,15 @@ async def reset_identity(client: Any, config: Config) -> IdentityReport:
         # Upload first: a wrong password must leave the old identity and its secret
         # storage as they were. The local files follow at once, before secret storage.
         await _upload_public_keys(client, config, seeds)
-        written = _write_recovery_key(config, key)
-        _write_local(config.storage.cross_signing_keys, _LocalKeys(user, seeds, False))
+        written = config.storage.recovery_key_file
+        write_recovery_key(written, key)
+        write_local_keys(config.storage.cross_signing_keys, LocalKeys(user, seeds, False))
         await _store_secrets(client, seeds, key)
-        _write_local(config.storage.cross_signing_keys, _LocalKeys(user, seeds, True))
+        write_local_keys(config.storage.cross_signing_keys, LocalKeys(user, seeds, True))
         query = await homeserver_api.query_keys(client, [user])
         await _sign_device(client, user, device, seeds, query)
         query = await homeserver_api.query_keys(client, [user])
-    except (HomeserverError, secret_storage.SecretStorageError) as error:
+    except (HomeserverError, SecretStorageError) as error:
         raise IdentityError(f"Replacing the bot's identity failed: {error}") from None
     report = IdentityReport(
         master_key=seeds.public().master,
@@ -198,8 +207,8 @@ async def identity_status(client: Any, config: Config) -> IdentityStatus:
     query = await homeserver_api.query_keys(client, [user])
     published = published_identity(query, user)
     try:
-        local = _read_local(config.storage.cross_signing_keys, user)
-    except IdentityError:
+        local = read_local_keys(config.storage.cross_signing_keys, user)
+    except KeyFileError:
         local = None
     keys_here = (
         local is not None
@@ -217,34 +226,31 @@ async def identity_status(client: Any, config: Config) -> IdentityStatus:
 
 
 async def _create(
-    client: Any, config: Config, local: _LocalKeys | None
+    client: Any, config: Config, local: LocalKeys | None
 ) -> tuple[CrossSigningSeeds, Path | None, str | None]:
     """A new identity for an account that has none (or resume one a crash interrupted):
     (keys, the recovery key file written, or where the given recovery key came from)."""
     user = str(client.user_id)
     seeds = local.seeds if local is not None else CrossSigningSeeds.generate()
-    known = _known_recovery_key(config, data_folder_first=True)
+    given = given_recovery_key(config, data_folder_first=True)
     written: Path | None = None
-    given: str | None = None
-    if known is None:
-        key = recovery_key.new_key()
-        written = _write_recovery_key(config, key)
-    else:
-        key = _decode(*known)
-        given = known[1]
-    state = _LocalKeys(user, seeds, False)
-    _write_local(config.storage.cross_signing_keys, state)
+    if given is None:
+        given = GivenKey(recovery_key.new_key(), "")
+        written = config.storage.recovery_key_file
+        write_recovery_key(written, given.key)
+    state = LocalKeys(user, seeds, False)
+    write_local_keys(config.storage.cross_signing_keys, state)
     await _upload_public_keys(client, config, seeds)
-    await _finish_secret_storage(client, config, state, key)
-    return seeds, written, given
+    await _finish_secret_storage(client, config, state, given)
+    return seeds, written, None if written else given.source
 
 
 async def _recover(client: Any, config: Config, published: PublishedIdentity) -> CrossSigningSeeds:
     """The published identity's private keys, from secret storage with the recovery key."""
     user = str(client.user_id)
     shown = fingerprint(published.master or "")
-    known = _known_recovery_key(config, data_folder_first=False)
-    if known is None:
+    given = given_recovery_key(config, data_folder_first=False)
+    if given is None:
         raise IdentityError(
             f"The account {user} already has a cross-signing identity (fingerprint {shown}), "
             f"but {config.storage.data_dir} does not hold its keys (the folder is new or was "
@@ -253,65 +259,50 @@ async def _recover(client: Any, config: Config, published: PublishedIdentity) ->
             "same identity, or run `scorebot reset-identity` to replace the identity "
             "(members will then see that the bot's identity changed)."
         )
-    text, source = known
-    key = _decode(text, source)
-    default = await homeserver_api.get_account_data(client, secret_storage.DEFAULT_KEY_TYPE)
-    key_id = default.get("key") if default else None
-    description = (
-        await homeserver_api.get_account_data(client, secret_storage.key_type(key_id))
-        if isinstance(key_id, str)
-        else None
-    )
-    if key_id is None or description is None:
+    try:
+        texts = await read_secrets(client, SECRET_NAMES.values(), given.key)
+    except NoSecretStorage:
         raise IdentityError(
             f"The account {user} has no secret storage to recover its identity from; "
             "run `scorebot reset-identity` to replace the identity."
-        )
-    if not secret_storage.key_matches(key, description):
+        ) from None
+    except WrongKey:
         raise IdentityError(
-            f"The recovery key from {source} does not open {user}'s secret storage (it "
+            f"The recovery key from {given.source} does not open {user}'s secret storage (it "
             "belongs to another account, or the identity was replaced since). Give the "
             "right recovery key, or run `scorebot reset-identity`."
-        )
-    texts: dict[str, str] = {}
-    for usage, name in SECRET_NAMES.items():
-        stored = await homeserver_api.get_account_data(client, name)
-        encrypted = (stored or {}).get("encrypted", {}).get(key_id)
-        if encrypted is None:
-            raise IdentityError(
-                f"{user}'s secret storage has no {name} key under the recovery key; "
-                "run `scorebot reset-identity` to replace the identity."
-            )
-        texts[usage] = secret_storage.decrypt(
-            secret_storage.EncryptedSecret.from_json(encrypted), key, name
-        )
+        ) from None
+    except MissingSecret as missing:
+        raise IdentityError(
+            f"{user}'s secret storage has no {missing} key under the recovery key; "
+            "run `scorebot reset-identity` to replace the identity."
+        ) from None
     seeds = CrossSigningSeeds.from_secrets(texts)
     if seeds.public().master != published.master:
         raise IdentityError(
             f"{user}'s secret storage holds keys of another identity than the one the "
             f"homeserver publishes (fingerprint {shown}); run `scorebot reset-identity`."
         )
-    _write_local(config.storage.cross_signing_keys, _LocalKeys(user, seeds, True))
-    log.info("recovered the bot's cross-signing keys from secret storage (key from %s)", source)
+    write_local_keys(config.storage.cross_signing_keys, LocalKeys(user, seeds, True))
+    log.info("recovered the bot's cross-signing keys from secret storage (%s)", given.source)
     return seeds
 
 
 async def _finish_secret_storage(
-    client: Any, config: Config, local: _LocalKeys, key: bytes | None = None
+    client: Any, config: Config, local: LocalKeys, given: GivenKey | None = None
 ) -> None:
     """Put the keys into secret storage if a crash left that undone."""
-    if key is None:
-        known = _known_recovery_key(config, data_folder_first=True)
-        if known is None:
+    if given is None:
+        given = given_recovery_key(config, data_folder_first=True)
+        if given is None:
             log.warning(
                 "the bot's cross-signing keys are not in secret storage yet and no recovery "
                 "key is known here; they stay only in %s",
                 config.storage.cross_signing_keys,
             )
             return
-        key = _decode(*known)
-    await _store_secrets(client, local.seeds, key)
-    _write_local(config.storage.cross_signing_keys, _LocalKeys(local.user_id, local.seeds, True))
+    await _store_secrets(client, local.seeds, given.key)
+    write_local_keys(config.storage.cross_signing_keys, LocalKeys(local.user_id, local.seeds, True))
 
 
 # ---------------------------------------------------------------- server steps
@@ -323,19 +314,8 @@ async def _upload_public_keys(client: Any, config: Config, seeds: CrossSigningSe
 
 
 async def _store_secrets(client: Any, seeds: CrossSigningSeeds, key: bytes) -> None:
-    """A new secret-storage key (from the recovery key) holding the three private keys;
-    made the default last, so a crash never leaves a default key without the secrets."""
-    key_id = secret_storage.new_key_id()
-    await homeserver_api.put_account_data(
-        client, secret_storage.key_type(key_id), secret_storage.key_description(key)
-    )
-    for usage, text in seeds.secrets().items():
-        name = SECRET_NAMES[usage]
-        encrypted = secret_storage.encrypt(text, key, name)
-        await homeserver_api.put_account_data(
-            client, name, {"encrypted": {key_id: encrypted.to_json()}}
-        )
-    await homeserver_api.put_account_data(client, secret_storage.DEFAULT_KEY_TYPE, {"key": key_id})
+    texts = {SECRET_NAMES[usage]: text for usage, text in seeds.secrets().items()}
+    await store_secrets(client, texts, key)
 
 
 async def _sign_device(
@@ -363,82 +343,6 @@ async def _sign_device(
     await homeserver_api.upload_signatures(client, body)
     log.info("signed device %s with the bot's self-signing key", device)
     return True
-
-
-# ---------------------------------------------------------------- local files
-
-
-def _read_local(path: Path, user_id: str) -> _LocalKeys | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        raise IdentityError(f"The key file {path} cannot be read ({error}).") from None
-    if not isinstance(data, dict):
-        raise IdentityError(f"The cross-signing key file {path} is damaged.")
-    if data.get("user_id") != user_id:
-        raise IdentityError(
-            f"{path} holds the keys of {data.get('user_id')}, not of {user_id}; "
-            "use another data_dir or remove the file."
-        )
-    try:
-        seeds = CrossSigningSeeds.from_secrets(data)
-    except CrossSigningError as error:
-        raise IdentityError(f"The cross-signing key file {path} is damaged: {error}") from None
-    return _LocalKeys(user_id, seeds, data.get("in_secret_storage") is True)
-
-
-def _write_local(path: Path, local: _LocalKeys) -> None:
-    document = {
-        "user_id": local.user_id,
-        **local.seeds.secrets(),
-        "in_secret_storage": local.in_secret_storage,
-    }
-    write_private(path, json.dumps(document, indent=2) + "\n")
-
-
-def _write_recovery_key(config: Config, key: bytes) -> Path:
-    path = config.storage.recovery_key_file
-    write_private(path, recovery_key.encode(key) + "\n")
-    return path
-
-
-def _known_recovery_key(config: Config, *, data_folder_first: bool) -> tuple[str, str] | None:
-    """(text, where it came from) of the first recovery key found, or None.
-
-    When recovering, what the organizer gave comes first (the data folder's own file may be
-    stale); when creating, the folder's own file, left by an interrupted start, comes first.
-    """
-    folder_file = config.storage.recovery_key_file
-    given_file = config.matrix.recovery_key_file
-    given = [
-        (config.matrix.recovery_key, "SCOREBOT_RECOVERY_KEY"),
-        (_read_text(given_file), f"matrix.recovery_key_file {given_file}"),
-    ]
-    folder = [(_read_text(folder_file), str(folder_file))]
-    for text, source in folder + given if data_folder_first else given + folder:
-        if text:
-            return text, source
-    return None
-
-
-def _read_text(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        return path.read_text(encoding="utf-8").strip() or None
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise IdentityError(f"The recovery key file {path} cannot be read ({error}).") from None
-
-
-def _decode(text: str, source: str) -> bytes:
-    try:
-        return recovery_key.decode(text)
-    except recovery_key.RecoveryKeyError as error:
-        raise IdentityError(f"The recovery key from {source} is not usable: {error}") from None
 
 
 def _announce(report: IdentityReport) -> None:
