@@ -206,7 +206,7 @@ async def test_check_says_whether_the_device_is_signed_and_how_to_verify_the_bot
         in texts
     )
     assert any(str(config.storage.recovery_key_file) in text for text in texts)
-    assert any("Verify" in text and "recovery key" in text for text in texts)
+    assert any("verify the bot" in text and "recovery key" in text for text in texts)
 
 
 async def test_reset_identity_replaces_the_identity_with_the_password_and_a_new_recovery_key(

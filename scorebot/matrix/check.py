@@ -31,10 +31,10 @@ class CheckLine:
 
 
 VERIFY_FROM_ELEMENT = (
-    "to verify the bot in Element (a green shield instead of a grey one): open the bot's "
-    "profile, choose Verify, and compare the identity fingerprint above with what this "
-    "command prints; or log in to Element as the bot and enter the recovery key when it "
-    "asks to verify that session"
+    "to verify the bot from Element (no member needs to): compare the fingerprints above with "
+    "the bot's session key where Element shows it; or log in to Element as the bot, enter "
+    "the recovery key when it asks to verify that login, and from there verify your own "
+    "account with the emoji (README: Trust and identity)"
 )
 
 
