@@ -183,11 +183,37 @@ async def run_js_member(  # noqa: PLR0917 (the shape the integration tests call 
         "cross_signing": cross_signing,
         "isolation": isolation,
     }
+    returncode, stdout, stderr, killed = await _run_node(
+        node, [str(MEMBER_SCRIPT), "--config", "-"], config, timeout + 15.0
+    )
+    lines = _parse_lines(stdout.decode(errors="replace"))
+    stderr_text = stderr.decode(errors="replace")
+    if check and (killed or returncode != 0):
+        result = next((line for line in reversed(lines) if line.get("kind") == "result"), None)
+        reason = (
+            f"killed after {timeout + 15.0:.0f} s"
+            if killed
+            else (result or {}).get("error", "no result line")
+        )
+        tail = "\n".join(stderr_text.splitlines()[-_STDERR_TAIL:])
+        raise JsMemberError(
+            f"member.mjs as {user_id} exited {returncode}: {reason}\n"
+            f"--- stdout ---\n{stdout.decode(errors='replace')}--- stderr (tail) ---\n{tail}",
+            returncode,
+            lines,
+            stderr_text,
+        )
+    return lines
+
+
+async def _run_node(
+    node: str, argv: list[str], config: dict[str, Any], deadline: float
+) -> tuple[int | None, bytes, bytes, bool]:
+    """Run a script in tests/js with `config` as JSON on its standard input:
+    (exit code, stdout, stderr, whether it was killed after `deadline` seconds)."""
     process = await asyncio.create_subprocess_exec(
         node,
-        str(MEMBER_SCRIPT),
-        "--config",
-        "-",
+        *argv,
         cwd=JS_DIR,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
@@ -197,7 +223,7 @@ async def run_js_member(  # noqa: PLR0917 (the shape the integration tests call 
     try:
         try:
             stdout, stderr = await asyncio.wait_for(
-                process.communicate(json.dumps(config).encode()), timeout + 15.0
+                process.communicate(json.dumps(config).encode()), deadline
             )
         except TimeoutError:
             killed = True
@@ -207,24 +233,19 @@ async def run_js_member(  # noqa: PLR0917 (the shape the integration tests call 
         if process.returncode is None:
             process.kill()
             await process.wait()
-    lines = _parse_lines(stdout.decode(errors="replace"))
-    stderr_text = stderr.decode(errors="replace")
-    if check and (killed or process.returncode != 0):
-        result = next((line for line in reversed(lines) if line.get("kind") == "result"), None)
-        reason = (
-            f"killed after {timeout + 15.0:.0f} s"
-            if killed
-            else (result or {}).get("error", "no result line")
-        )
-        tail = "\n".join(stderr_text.splitlines()[-_STDERR_TAIL:])
-        raise JsMemberError(
-            f"member.mjs as {user_id} exited {process.returncode}: {reason}\n"
-            f"--- stdout ---\n{stdout.decode(errors='replace')}--- stderr (tail) ---\n{tail}",
-            process.returncode,
-            lines,
-            stderr_text,
-        )
-    return lines
+    return process.returncode, stdout, stderr, killed
+
+
+def reply_step(name: str, to: str, sender: str, timeout: float = 30) -> dict[str, Any]:
+    """A member.mjs step that waits for `sender`'s m.notice replying to step `to`."""
+    return {
+        "action": "wait_reply",
+        "name": name,
+        "to": to,
+        "sender": sender,
+        "msgtype": "m.notice",
+        "timeout": timeout,
+    }
 
 
 def events(lines: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -289,24 +310,11 @@ async def run_bot_recovery(
         "password": password,
         "recovery_key": recovery_key_text,
     }
-    process = await asyncio.create_subprocess_exec(
-        node,
-        str(BOT_RECOVERY_SCRIPT),
-        cwd=JS_DIR,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    returncode, stdout, stderr, _ = await _run_node(
+        node, [str(BOT_RECOVERY_SCRIPT)], config, timeout
     )
-    try:
-        stdout, stderr = await asyncio.wait_for(
-            process.communicate(json.dumps(config).encode()), timeout
-        )
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
     lines = _parse_lines(stdout.decode(errors="replace"))
-    if process.returncode != 0 or len(lines) != 1 or "error" in lines[0]:
+    if returncode != 0 or len(lines) != 1 or "error" in lines[0]:
         tail = "\n".join(stderr.decode(errors="replace").splitlines()[-_STDERR_TAIL:])
-        raise RuntimeError(f"bot_recovery.mjs exited {process.returncode}: {lines}\n{tail}")
+        raise RuntimeError(f"bot_recovery.mjs exited {returncode}: {lines}\n{tail}")
     return lines[0]

@@ -24,7 +24,13 @@ from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import Message
 from scorebot.matrix.cross_signing import CrossSigningSeeds
 from tests.conftest import MakeMember
-from tests.js_client import node_executable, run_bot_recovery, run_js_member, sent
+from tests.js_client import (
+    node_executable,
+    reply_step,
+    run_bot_recovery,
+    run_js_member,
+    sent,
+)
 from tests.test_matrix_helpers import BOT_PASSWORD, register_bot, running_bot, write_bot_config
 
 pytestmark = [
@@ -38,8 +44,6 @@ pytestmark = [
 ]
 
 JS_PASSWORD = "js member password"
-WAIT = 30
-"""seconds each js step waits for the bot"""
 
 
 def _lines(lines: list[dict[str, Any]], kind: str, step: str) -> list[dict[str, Any]]:
@@ -62,17 +66,6 @@ def _device_id(data_dir: Path) -> str:
     return str(json.loads((data_dir / "credentials.json").read_text())["device_id"])
 
 
-def _reply(name: str, to: str, bot: str) -> dict[str, Any]:
-    return {
-        "action": "wait_reply",
-        "name": name,
-        "to": to,
-        "sender": bot,
-        "msgtype": "m.notice",
-        "timeout": WAIT,
-    }
-
-
 async def test_a_member_that_excludes_insecure_devices_reads_and_reaches_the_bot(
     homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
 ) -> None:
@@ -85,7 +78,7 @@ async def test_a_member_that_excludes_insecure_devices_reads_and_reaches_the_bot
         await alice.wait_member(room, bot_id)
         steps = [
             {"action": "send_text", "name": "stack", "body": "stack"},
-            _reply("joined", "stack", bot_id),
+            reply_step("joined", "stack", bot_id),
             {"action": "device_status", "name": "bot_devices", "user": bot_id},
             {"action": "user_status", "name": "bot_identity", "user": bot_id},
         ]
@@ -133,7 +126,7 @@ async def test_a_lost_data_folder_with_the_recovery_key_kept_comes_back_as_the_s
         await alice.wait_member(room, bot_id)
         steps = [
             {"action": "send_text", "name": "stack", "body": "stack"},
-            _reply("joined", "stack", bot_id),
+            reply_step("joined", "stack", bot_id),
             {"action": "user_status", "name": "before", "user": bot_id},
             # Meanwhile the bot's data folder is wiped and it starts again as a new device.
             {
@@ -145,7 +138,7 @@ async def test_a_lost_data_folder_with_the_recovery_key_kept_comes_back_as_the_s
                 "timeout": 120,
             },
             {"action": "send_text", "name": "status", "body": "stack?"},
-            _reply("overview", "status", bot_id),
+            reply_step("overview", "status", bot_id),
             {"action": "user_status", "name": "after", "user": bot_id},
             {"action": "device_status", "name": "devices", "user": bot_id},
         ]
@@ -239,7 +232,7 @@ async def test_with_cross_signed_only_a_device_its_owner_did_not_sign_cannot_rea
         await alice.wait_undecryptable()
         steps = [
             {"action": "send_text", "name": "stack", "body": "stack"},
-            _reply("joined", "stack", bot_id),
+            reply_step("joined", "stack", bot_id),
         ]
         lines = await run_js_member(
             homeserver.base_url, js_user, JS_PASSWORD, room, steps, timeout=90, cross_signing=True

@@ -18,18 +18,7 @@
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 
-if (typeof Promise.withResolvers !== "function") {
-    // matrix-js-sdk 43 wants Node 22's Promise.withResolvers; member.mjs explains.
-    Promise.withResolvers = function withResolvers() {
-        let resolve;
-        let reject;
-        const promise = new this((res, rej) => {
-            resolve = res;
-            reject = rej;
-        });
-        return { promise, resolve, reject };
-    };
-}
+import "./node20.mjs"; // before the sdk, which is imported dynamically below
 
 // The sdk logs through console; keep stdout for our one line.
 for (const method of ["log", "info", "debug", "trace", "warn"]) console[method] = () => {};

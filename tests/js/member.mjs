@@ -69,6 +69,8 @@ import { Console } from "node:console";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
+import "./node20.mjs"; // before the sdk, which is imported dynamically below
+
 const T0 = Date.now();
 const elapsed = () => Date.now() - T0;
 
@@ -118,26 +120,6 @@ function emit(obj) {
 
 function note(...args) {
     if (LEVELS.info >= logLevel) stderrConsole.error("[member]", ...args);
-}
-
-// ---------------------------------------------------------------------------------------
-// Node 20 shims.  matrix-js-sdk 43 declares node >= 22; the only newer-than-20 API it
-// needs on the paths we use is Promise.withResolvers (ES2024, Node 22).  It must exist
-// before the sdk is imported, hence the dynamic import further down.
-if (typeof Promise.withResolvers !== "function") {
-    Object.defineProperty(Promise, "withResolvers", {
-        configurable: true,
-        writable: true,
-        value: function withResolvers() {
-            let resolve;
-            let reject;
-            const promise = new this((res, rej) => {
-                resolve = res;
-                reject = rej;
-            });
-            return { promise, resolve, reject };
-        },
-    });
 }
 
 class UsageError extends Error {

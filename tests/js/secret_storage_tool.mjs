@@ -19,18 +19,7 @@
 
 import { readFileSync } from "node:fs";
 
-if (typeof Promise.withResolvers !== "function") {
-    // matrix-js-sdk 43 wants Node 22's Promise.withResolvers; member.mjs explains.
-    Promise.withResolvers = function withResolvers() {
-        let resolve;
-        let reject;
-        const promise = new this((res, rej) => {
-            resolve = res;
-            reject = rej;
-        });
-        return { promise, resolve, reject };
-    };
-}
+import "./node20.mjs"; // before the sdk, which is imported dynamically below
 
 const { encodeRecoveryKey, decodeRecoveryKey } = await import("matrix-js-sdk/lib/crypto-api/recovery-key.js");
 const { ServerSideSecretStorageImpl, calculateKeyCheck, SECRET_STORAGE_ALGORITHM_V1_AES } = await import(
