@@ -167,10 +167,6 @@ async def run_js_member(  # noqa: PLR0917 (the shape the integration tests call 
     `cross_signing` and `isolation` ("all" or "only_signed", Element's "exclude insecure
     devices") are member.mjs's options of those names.
     """
-    node = node_executable()
-    if node is None:
-        raise RuntimeError("node is not installed")
-    await asyncio.to_thread(ensure_node_modules)
     config = {
         "homeserver": homeserver_url,
         "user_id": user_id,
@@ -184,7 +180,7 @@ async def run_js_member(  # noqa: PLR0917 (the shape the integration tests call 
         "isolation": isolation,
     }
     returncode, stdout, stderr, killed = await _run_node(
-        node, [str(MEMBER_SCRIPT), "--config", "-"], config, timeout + 15.0
+        [str(MEMBER_SCRIPT), "--config", "-"], config, timeout + 15.0
     )
     lines = _parse_lines(stdout.decode(errors="replace"))
     stderr_text = stderr.decode(errors="replace")
@@ -207,10 +203,14 @@ async def run_js_member(  # noqa: PLR0917 (the shape the integration tests call 
 
 
 async def _run_node(
-    node: str, argv: list[str], config: dict[str, Any], deadline: float
+    argv: list[str], config: dict[str, Any], deadline: float
 ) -> tuple[int | None, bytes, bytes, bool]:
     """Run a script in tests/js with `config` as JSON on its standard input:
     (exit code, stdout, stderr, whether it was killed after `deadline` seconds)."""
+    node = node_executable()
+    if node is None:
+        raise RuntimeError("node is not installed")
+    await asyncio.to_thread(ensure_node_modules)
     process = await asyncio.create_subprocess_exec(
         node,
         *argv,
@@ -300,19 +300,13 @@ async def run_bot_recovery(
 ) -> dict[str, Any]:
     """Log in as the bot with matrix-js-sdk, unlock secret storage with the recovery key as
     Element does, and return what it found (see the header of bot_recovery.mjs)."""
-    node = node_executable()
-    if node is None:
-        raise RuntimeError("node is not installed")
-    await asyncio.to_thread(ensure_node_modules)
     config = {
         "homeserver": homeserver_url,
         "user_id": user_id,
         "password": password,
         "recovery_key": recovery_key_text,
     }
-    returncode, stdout, stderr, _ = await _run_node(
-        node, [str(BOT_RECOVERY_SCRIPT)], config, timeout
-    )
+    returncode, stdout, stderr, _ = await _run_node([str(BOT_RECOVERY_SCRIPT)], config, timeout)
     lines = _parse_lines(stdout.decode(errors="replace"))
     if returncode != 0 or len(lines) != 1 or "error" in lines[0]:
         tail = "\n".join(stderr.decode(errors="replace").splitlines()[-_STDERR_TAIL:])
