@@ -14,11 +14,13 @@ import asyncio
 import json
 import secrets
 import shutil
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from scorebot.cli import main
 from scorebot.config import load_config
 from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import Message
@@ -109,6 +111,7 @@ async def test_a_member_that_excludes_insecure_devices_reads_and_reaches_the_bot
 async def test_a_lost_data_folder_with_the_recovery_key_kept_comes_back_as_the_same_identity(
     homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
 ) -> None:
+    """...and only `scorebot reset-identity` changes it, which the member's client notices."""
     bot_id = await register_bot(homeserver)
     js_name = f"js{secrets.token_hex(4)}"
     js_user = await homeserver.register(js_name, JS_PASSWORD)
@@ -141,6 +144,14 @@ async def test_a_lost_data_folder_with_the_recovery_key_kept_comes_back_as_the_s
             reply_step("overview", "status", bot_id),
             {"action": "user_status", "name": "after", "user": bot_id},
             {"action": "device_status", "name": "devices", "user": bot_id},
+            # Then the identity is replaced on purpose.
+            {
+                "action": "user_status",
+                "name": "after_reset",
+                "user": bot_id,
+                "wait_master_not": master,
+                "timeout": 120,
+            },
         ]
         member = asyncio.create_task(
             run_js_member(
@@ -158,19 +169,24 @@ async def test_a_lost_data_folder_with_the_recovery_key_kept_comes_back_as_the_s
         def answered(message: Message) -> bool:
             return message.sender == bot_id and f"{js_name}, you are on the stack" in message.body
 
-        waited = asyncio.create_task(alice.wait_message(answered, timeout=90))
-        await asyncio.wait([member, waited], return_when=asyncio.FIRST_COMPLETED)
-        if member.done():
-            member.result()  # the js member failed before the bot answered it: say why
-        await waited
+        await _unless_failed(member, alice.wait_message(answered, timeout=90))
 
     shutil.rmtree(data_dir)
     async with running_bot(config_path):
         second_device = _device_id(data_dir)
-        lines = await member
+        seen = {record.event_id for record in alice.records}
+        await _unless_failed(
+            member,
+            alice.wait_message(
+                lambda m: m.sender == bot_id and m.event_id not in seen, timeout=120
+            ),
+        )
+    recovered_master = _local_master_key(data_dir)
+    reset = await asyncio.to_thread(main, ["reset-identity", "--config", str(config_path), "--yes"])
+    lines = await member
 
     assert second_device != first_device
-    assert _local_master_key(data_dir) == master
+    assert recovered_master == master
     assert lines[-1]["ok"] is True, lines[-1]
     assert _lines(lines, "step", "new_device")[0]["device_id"] == second_device
     overview = _step_event(lines, "overview")
@@ -182,6 +198,20 @@ async def test_a_lost_data_folder_with_the_recovery_key_kept_comes_back_as_the_s
     devices = {line["device_id"]: line for line in _lines(lines, "device_status", "devices")}
     assert devices[second_device]["signed_by_owner"] is True
     assert devices[first_device]["signed_by_owner"] is True
+    assert reset == 0
+    (replaced,) = _lines(lines, "user_status", "after_reset")
+    assert replaced["master_key"] == _local_master_key(data_dir) != master
+    assert replaced["needs_user_approval"] is True
+
+
+async def _unless_failed(member: asyncio.Task[Any], waiting: Awaitable[object]) -> None:
+    """Wait for something while the js member runs; if the member fails first, say why."""
+    waited = asyncio.ensure_future(waiting)
+    await asyncio.wait([member, waited], return_when=asyncio.FIRST_COMPLETED)
+    if member.done() and not waited.done():
+        waited.cancel()
+        member.result()
+    await waited
 
 
 async def test_element_opens_the_bots_secret_storage_with_its_recovery_key(

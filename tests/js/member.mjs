@@ -41,7 +41,10 @@
 //   {"action": "react", "to": REF, "key": "👍"}
 //   {"action": "sleep", "seconds": 1}
 //   {"action": "device_status", "user": "@bot:hs"}   one `device_status` line per device
-//   {"action": "user_status", "user": "@bot:hs"}     one `user_status` line
+//   {"action": "user_status", "user": "@bot:hs", "wait_master_not": KEY?, "timeout": 30}
+//     one `user_status` line; with wait_master_not, first wait until the server publishes
+//     another master key for the user and this client has noticed the change (or the
+//     timeout has passed: the line then says what the client believes)
 //   {"action": "wait_device", "user": "@bot:hs", "exclude": ["OLDDEVICE"],
 //    "signed_by_owner": true, "timeout": 60}
 //     (waits until the user has a device not in "exclude", signed by its owner if asked)
@@ -624,10 +627,27 @@ async function main() {
             }
             case "user_status": {
                 const user = String(step.user ?? "");
+                const publishedMaster = async () => {
+                    const published = await client.downloadKeysForUsers([user]);
+                    const keys = Object.values(published.master_keys?.[user]?.keys ?? {});
+                    return keys.length === 1 ? keys[0] : null;
+                };
                 await crypto.getUserDeviceInfo([user], true);
+                if (step.wait_master_not) {
+                    await pollUntil(
+                        async () => (await publishedMaster()) !== step.wait_master_not,
+                        timeoutS * 1000,
+                        `waiting for ${user} to publish a new identity`,
+                        500,
+                    );
+                    // The client learns of the change through sync's device-list updates.
+                    const deadline = Date.now() + timeoutS * 1000;
+                    while (!(await crypto.getUserVerificationStatus(user)).needsUserApproval && Date.now() < deadline) {
+                        await sleep(500);
+                    }
+                }
                 const status = await crypto.getUserVerificationStatus(user);
-                const published = await client.downloadKeysForUsers([user]);
-                const masterKeys = Object.values(published.master_keys?.[user]?.keys ?? {});
+                const master = await publishedMaster();
                 emit({
                     kind: "user_status",
                     step: name,
@@ -635,7 +655,7 @@ async function main() {
                     needs_user_approval: status.needsUserApproval,
                     is_cross_signing_verified: status.isCrossSigningVerified(),
                     was_cross_signing_verified: status.wasCrossSigningVerified(),
-                    master_key: masterKeys.length === 1 ? masterKeys[0] : null,
+                    master_key: master,
                 });
                 break;
             }
