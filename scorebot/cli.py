@@ -1,4 +1,4 @@
-"""The `scorebot` command: run, init, check, minutes, demo. The composition root."""
+"""The `scorebot` command: run, init, check, reset-identity, minutes, demo. The composition root."""
 
 from __future__ import annotations
 
@@ -52,6 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--config", default=DEFAULT_CONFIG, help="(default: %(default)s)")
 
+    reset = commands.add_parser(
+        "reset-identity",
+        help="replace the bot's cross-signing identity",
+        description="Replace the bot's cross-signing identity with a new one and a new "
+        "recovery key; needs the bot's password. Members' clients will show that the bot's "
+        "identity changed. Only for when the recovery key is lost: with it, a new data "
+        "folder recovers the same identity. Stop the bot first.",
+    )
+    reset.add_argument("--config", default=DEFAULT_CONFIG, help="(default: %(default)s)")
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
     minutes = commands.add_parser(
         "minutes",
         help="export a meeting's minutes",
@@ -91,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _run(load_config(args.config))
             case "check":
                 return _check(load_config(args.config))
+            case "reset-identity":
+                return _reset_identity(load_config(args.config), confirmed=args.yes)
             case "minutes":
                 return asyncio.run(minutes(args, sys.stdout))
             case "demo":
@@ -149,9 +162,49 @@ def _check(config: Config) -> int:
     from scorebot.matrix.check import CheckLine, run_checks
 
     def say(line: CheckLine) -> None:
-        print(f"{'ok  ' if line.ok else 'FAIL'} {line.text}")
+        print(f"{'    ' if line.note else 'ok  ' if line.ok else 'FAIL'} {line.text}")
 
     return 0 if asyncio.run(run_checks(config, say)) else 1
+
+
+def _reset_identity(config: Config, *, confirmed: bool) -> int:
+    from scorebot.matrix.identity import reset_identity
+    from scorebot.matrix.session import SessionError, open_session
+
+    if not confirmed:
+        if not sys.stdin.isatty():
+            print("scorebot: add --yes to replace the bot's identity.", file=sys.stderr)
+            return 1
+        print(
+            f"This replaces the cross-signing identity of {config.matrix.user_id}. Members' "
+            "clients will show that the bot's identity changed, and the old recovery key "
+            "stops working. Type 'reset' to go on: ",
+            end="",
+            flush=True,
+        )
+        if sys.stdin.readline().strip() != "reset":
+            print("Nothing was changed.")
+            return 1
+
+    async def replace() -> int:
+        client = await open_session(config)
+        try:
+            report = await reset_identity(client, config)
+        finally:
+            await client.close()
+        print(f"Replaced the bot's identity. New fingerprint: {report.fingerprint}")
+        print(
+            f"The new recovery key is in {report.recovery_key_file}: keep a copy somewhere "
+            "else (a password manager). Members' clients will show that the bot's identity "
+            "changed."
+        )
+        return 0
+
+    try:
+        return asyncio.run(replace())
+    except SessionError as error:
+        print(f"scorebot: {error}", file=sys.stderr)
+        return 1
 
 
 async def minutes(args: argparse.Namespace, out: TextIO) -> int:

@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from scorebot.core.model import Scope, Settings
 
 PASSWORD_ENV = "SCOREBOT_PASSWORD"
 PICKLE_KEY_ENV = "SCOREBOT_PICKLE_KEY"
+RECOVERY_KEY_ENV = "SCOREBOT_RECOVERY_KEY"
 
 _USER_ID = re.compile(r"^@[^:\s]+:[^\s]+$")
 _SERVER = re.compile(r"^:[^:\s][^\s]*$")
@@ -35,6 +37,10 @@ class MatrixConfig:
     password: str | None
     """None when neither the file, a password file nor the environment gives one"""
     device_name: str = "scorebot"
+    recovery_key: str | None = None
+    """the secret-storage recovery key from the environment, if given there"""
+    recovery_key_file: Path | None = None
+    """a file holding the recovery key (used when the data folder has none)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,25 @@ class StorageConfig:
     def pickle_key_file(self) -> Path:
         return self.data_dir / "pickle.key"
 
+    @property
+    def cross_signing_keys(self) -> Path:
+        """the bot's private cross-signing keys (0600), so restarts need no recovery key"""
+        return self.data_dir / "cross-signing-keys.json"
+
+    @property
+    def recovery_key_file(self) -> Path:
+        """where the bot writes the recovery key when it creates its identity (0600)"""
+        return self.data_dir / "recovery-key.txt"
+
+
+class ShareKeysWith(StrEnum):
+    """Which members' devices get the room keys that let them read the bot's messages."""
+
+    ALL = "all"
+    """every device in the room, whether or not its owner signed it"""
+    CROSS_SIGNED = "cross-signed"
+    """only devices their owners cross-signed (Element's "exclude insecure devices" rule)"""
+
 
 @dataclass(frozen=True, slots=True)
 class BotConfig:
@@ -63,6 +88,7 @@ class BotConfig:
     """user ids ("@alice:example.org") or whole servers (":example.org")"""
     facilitator_power_level: int = 50
     edit_stack_message: bool = True
+    share_keys_with: ShareKeysWith = ShareKeysWith.ALL
 
     def may_invite(self, user_id: str) -> bool:
         server = ":" + user_id.partition(":")[2]
@@ -126,9 +152,17 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, environ: Mapping[str, 
     storage = _table(data, "storage")
     bot = _table(data, "bot")
     meeting = _table(data, "meeting")
-    _only(matrix, "matrix", {"homeserver", "user_id", "password", "password_file", "device_name"})
+    _only(
+        matrix,
+        "matrix",
+        {"homeserver", "user_id", "password", "password_file", "device_name", "recovery_key_file"},
+    )
     _only(storage, "storage", {"data_dir", "database", "pickle_key"})
-    _only(bot, "bot", {"allowed_inviters", "facilitator_power_level", "edit_stack_message"})
+    _only(
+        bot,
+        "bot",
+        {"allowed_inviters", "facilitator_power_level", "edit_stack_message", "share_keys_with"},
+    )
     _only(
         meeting,
         "meeting",
@@ -158,6 +192,12 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, environ: Mapping[str, 
     scope_text = _string(meeting, "meeting", "spoken_scope", default="topic")
     if scope_text not in {"topic", "meeting"}:
         raise ConfigError(f'meeting.spoken_scope must be "topic" or "meeting", not {scope_text!r}.')
+    share_text = _string(bot, "bot", "share_keys_with", default=ShareKeysWith.ALL.value)
+    if share_text not in {choice.value for choice in ShareKeysWith}:
+        raise ConfigError(
+            f'bot.share_keys_with must be "all" or "cross-signed", not {share_text!r}.'
+        )
+    recovery_key_file = _string(matrix, "matrix", "recovery_key_file", default="")
     pickle_key = environ.get(PICKLE_KEY_ENV) or _string(
         storage, "storage", "pickle_key", default=""
     )
@@ -167,6 +207,8 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, environ: Mapping[str, 
             user_id=user_id,
             password=_password(matrix, base_dir, environ),
             device_name=_string(matrix, "matrix", "device_name", default="scorebot") or "scorebot",
+            recovery_key=environ.get(RECOVERY_KEY_ENV, "").strip() or None,
+            recovery_key_file=base_dir / recovery_key_file if recovery_key_file else None,
         ),
         storage=StorageConfig(
             data_dir=data_dir,
@@ -177,6 +219,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, environ: Mapping[str, 
             allowed_inviters=inviters,
             facilitator_power_level=_integer(bot, "bot", "facilitator_power_level", 50),
             edit_stack_message=_boolean(bot, "bot", "edit_stack_message", True),
+            share_keys_with=ShareKeysWith(share_text),
         ),
         meeting=MeetingConfig(
             lanes=_boolean(meeting, "meeting", "lanes", True),
@@ -282,7 +325,7 @@ def _number(table: Mapping[str, Any], where: str, key: str, default: float) -> f
 
 EXAMPLE = """\
 # scorebot configuration. Secrets can stay out of this file: set SCOREBOT_PASSWORD
-# (and optionally SCOREBOT_PICKLE_KEY) in the environment instead.
+# (and optionally SCOREBOT_PICKLE_KEY, SCOREBOT_RECOVERY_KEY) in the environment instead.
 
 [matrix]
 homeserver = "https://matrix.example.org"
@@ -290,6 +333,11 @@ user_id = "@scorebot:example.org"
 # Only needed for the first start; after that the device is restored from data_dir.
 password = ""              # or: password_file = "/run/secrets/scorebot-password"
 device_name = "scorebot"
+# The bot cross-signs its own device so Element users can read it. On the first start it
+# writes a recovery key to <data_dir>/recovery-key.txt: keep a copy somewhere else. If the
+# data folder is lost, give that copy here (or in SCOREBOT_RECOVERY_KEY) so the bot comes
+# back with the same identity.
+# recovery_key_file = "/run/secrets/scorebot-recovery-key"
 
 [storage]
 # Device credentials, the encryption store and the meeting database live here.
@@ -304,6 +352,9 @@ allowed_inviters = ["@alice:example.org", ":example.org"]
 facilitator_power_level = 50
 # Edit one stack message in place instead of posting a new one for every change.
 edit_stack_message = true
+# Whose devices get the keys to read the bot's messages: "all" devices in the room, or only
+# "cross-signed" ones (devices their owners verified, Element's own rule).
+share_keys_with = "all"
 
 [meeting]
 lanes = true               # point of process, clarifying question, direct response, regular

@@ -156,17 +156,17 @@ async def run_js_member(  # noqa: PLR0917 (the shape the integration tests call 
     log_level: str = "warn",
     check: bool = True,
     logout: bool = True,
+    cross_signing: bool = False,
+    isolation: str = "all",
 ) -> list[dict[str, Any]]:
     """Run member.mjs to completion and return its JSON lines, the `result` line last.
 
     `timeout` is the client's own overall deadline in seconds (it then exits with code 2
     and a result line); this side kills it if it has not exited 15 s after that.  With
     `check`, a non-zero exit raises `JsMemberError` quoting the result and stderr.
+    `cross_signing` and `isolation` ("all" or "only_signed", Element's "exclude insecure
+    devices") are member.mjs's options of those names.
     """
-    node = node_executable()
-    if node is None:
-        raise RuntimeError("node is not installed")
-    await asyncio.to_thread(ensure_node_modules)
     config = {
         "homeserver": homeserver_url,
         "user_id": user_id,
@@ -176,12 +176,44 @@ async def run_js_member(  # noqa: PLR0917 (the shape the integration tests call 
         "timeout": timeout,
         "log_level": log_level,
         "logout": logout,
+        "cross_signing": cross_signing,
+        "isolation": isolation,
     }
+    returncode, stdout, stderr, killed = await _run_node(
+        [str(MEMBER_SCRIPT), "--config", "-"], config, timeout + 15.0
+    )
+    lines = _parse_lines(stdout.decode(errors="replace"))
+    stderr_text = stderr.decode(errors="replace")
+    if check and (killed or returncode != 0):
+        result = next((line for line in reversed(lines) if line.get("kind") == "result"), None)
+        reason = (
+            f"killed after {timeout + 15.0:.0f} s"
+            if killed
+            else (result or {}).get("error", "no result line")
+        )
+        tail = "\n".join(stderr_text.splitlines()[-_STDERR_TAIL:])
+        raise JsMemberError(
+            f"member.mjs as {user_id} exited {returncode}: {reason}\n"
+            f"--- stdout ---\n{stdout.decode(errors='replace')}--- stderr (tail) ---\n{tail}",
+            returncode,
+            lines,
+            stderr_text,
+        )
+    return lines
+
+
+async def _run_node(
+    argv: list[str], config: dict[str, Any], deadline: float
+) -> tuple[int | None, bytes, bytes, bool]:
+    """Run a script in tests/js with `config` as JSON on its standard input:
+    (exit code, stdout, stderr, whether it was killed after `deadline` seconds)."""
+    node = node_executable()
+    if node is None:
+        raise RuntimeError("node is not installed")
+    await asyncio.to_thread(ensure_node_modules)
     process = await asyncio.create_subprocess_exec(
         node,
-        str(MEMBER_SCRIPT),
-        "--config",
-        "-",
+        *argv,
         cwd=JS_DIR,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
@@ -191,7 +223,7 @@ async def run_js_member(  # noqa: PLR0917 (the shape the integration tests call 
     try:
         try:
             stdout, stderr = await asyncio.wait_for(
-                process.communicate(json.dumps(config).encode()), timeout + 15.0
+                process.communicate(json.dumps(config).encode()), deadline
             )
         except TimeoutError:
             killed = True
@@ -201,24 +233,19 @@ async def run_js_member(  # noqa: PLR0917 (the shape the integration tests call 
         if process.returncode is None:
             process.kill()
             await process.wait()
-    lines = _parse_lines(stdout.decode(errors="replace"))
-    stderr_text = stderr.decode(errors="replace")
-    if check and (killed or process.returncode != 0):
-        result = next((line for line in reversed(lines) if line.get("kind") == "result"), None)
-        reason = (
-            f"killed after {timeout + 15.0:.0f} s"
-            if killed
-            else (result or {}).get("error", "no result line")
-        )
-        tail = "\n".join(stderr_text.splitlines()[-_STDERR_TAIL:])
-        raise JsMemberError(
-            f"member.mjs as {user_id} exited {process.returncode}: {reason}\n"
-            f"--- stdout ---\n{stdout.decode(errors='replace')}--- stderr (tail) ---\n{tail}",
-            process.returncode,
-            lines,
-            stderr_text,
-        )
-    return lines
+    return process.returncode, stdout, stderr, killed
+
+
+def reply_step(name: str, to: str, sender: str, timeout: float = 30) -> dict[str, Any]:
+    """A member.mjs step that waits for `sender`'s m.notice replying to step `to`."""
+    return {
+        "action": "wait_reply",
+        "name": name,
+        "to": to,
+        "sender": sender,
+        "msgtype": "m.notice",
+        "timeout": timeout,
+    }
 
 
 def events(lines: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -229,3 +256,59 @@ def events(lines: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def sent(lines: Sequence[dict[str, Any]], step: str) -> dict[str, Any]:
     """The `sent` line of the named step."""
     return next(line for line in lines if line.get("kind") == "sent" and line.get("step") == step)
+
+
+SECRET_STORAGE_TOOL = JS_DIR / "secret_storage_tool.mjs"
+
+
+def run_secret_storage_tool(
+    requests: Sequence[dict[str, Any]], timeout: float = 60.0
+) -> list[dict[str, Any]]:
+    """Answers from matrix-js-sdk's own recovery-key and secret-storage code, one per request
+    (see the header of secret_storage_tool.mjs)."""
+    node = node_executable()
+    if node is None:
+        raise RuntimeError("node is not installed")
+    ensure_node_modules()
+    completed = subprocess.run(
+        [node, str(SECRET_STORAGE_TOOL)],
+        input=json.dumps(list(requests)),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=JS_DIR,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"secret_storage_tool.mjs exited {completed.returncode}: {completed.stderr}"
+        )
+    answers = json.loads(completed.stdout)
+    assert isinstance(answers, list) and len(answers) == len(requests), completed.stdout
+    return answers
+
+
+BOT_RECOVERY_SCRIPT = JS_DIR / "bot_recovery.mjs"
+
+
+async def run_bot_recovery(
+    homeserver_url: str,
+    user_id: str,
+    password: str,
+    recovery_key_text: str,
+    timeout: float = 90.0,  # noqa: ASYNC109 (the subprocess's deadline)
+) -> dict[str, Any]:
+    """Log in as the bot with matrix-js-sdk, unlock secret storage with the recovery key as
+    Element does, and return what it found (see the header of bot_recovery.mjs)."""
+    config = {
+        "homeserver": homeserver_url,
+        "user_id": user_id,
+        "password": password,
+        "recovery_key": recovery_key_text,
+    }
+    returncode, stdout, stderr, _ = await _run_node([str(BOT_RECOVERY_SCRIPT)], config, timeout)
+    lines = _parse_lines(stdout.decode(errors="replace"))
+    if returncode != 0 or len(lines) != 1 or "error" in lines[0]:
+        tail = "\n".join(stderr.decode(errors="replace").splitlines()[-_STDERR_TAIL:])
+        raise RuntimeError(f"bot_recovery.mjs exited {returncode}: {lines}\n{tail}")
+    return lines[0]

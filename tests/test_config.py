@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scorebot.cli import main
-from scorebot.config import EXAMPLE, ConfigError, load_config, write_example
+from scorebot.config import EXAMPLE, ConfigError, ShareKeysWith, load_config, write_example
 from scorebot.core.model import Scope
 
 MINIMAL = """
@@ -34,6 +34,34 @@ def test_minimal_config_gets_the_documented_defaults(tmp_path: Path) -> None:
     assert config.bot.edit_stack_message is True
     assert config.meeting.spoken_scope is Scope.TOPIC
     assert config.meeting.settings().significant_seconds == 180
+    assert config.bot.share_keys_with is ShareKeysWith.ALL
+    assert config.matrix.recovery_key is None and config.matrix.recovery_key_file is None
+    assert config.storage.recovery_key_file == tmp_path / "scorebot-data" / "recovery-key.txt"
+    assert config.storage.cross_signing_keys.parent == config.storage.data_dir
+
+
+def test_the_recovery_key_comes_from_a_file_named_relative_to_the_config_or_the_environment(
+    tmp_path: Path,
+) -> None:
+    text = MINIMAL + 'recovery_key_file = "secrets/recovery.txt"\n'
+
+    from_file = load_config(write(tmp_path, text), environ={}).matrix
+    from_env = load_config(
+        write(tmp_path, text), environ={"SCOREBOT_RECOVERY_KEY": "  EsT1 bkKr \n"}
+    ).matrix
+
+    # Only the path: the file may not exist before the first start writes the key.
+    assert from_file.recovery_key_file == tmp_path / "secrets" / "recovery.txt"
+    assert from_file.recovery_key is None
+    assert from_env.recovery_key == "EsT1 bkKr"
+
+
+def test_share_keys_with_takes_all_or_cross_signed(tmp_path: Path) -> None:
+    text = MINIMAL + '[bot]\nshare_keys_with = "cross-signed"\n'
+
+    assert load_config(write(tmp_path, text), environ={}).bot.share_keys_with is (
+        ShareKeysWith.CROSS_SIGNED
+    )
 
 
 def test_password_and_pickle_key_come_from_the_environment(tmp_path: Path) -> None:
@@ -75,6 +103,9 @@ def test_allowed_inviters_accept_users_and_whole_servers(tmp_path: Path) -> None
         (MINIMAL + '[bot]\nallowed_inviters = ["example.org"]\n', "bot.allowed_inviters"),
         (MINIMAL + "[meeting]\ntime_check_seconds = -1\n", "meeting.time_check_seconds"),
         (MINIMAL + "[extra]\n", "[extra]"),
+        (MINIMAL + '[bot]\nshare_keys_with = "verified"\n', "bot.share_keys_with"),
+        (MINIMAL + "recovery_key_file = 1\n", "matrix.recovery_key_file"),
+        (MINIMAL + 'recovery_key = "in the file"\n', "matrix.recovery_key"),
         ("", "[matrix]"),
     ],
 )

@@ -81,6 +81,18 @@ def test_scripted_demo_finishes_with_exit_code_zero(scripted_run: DemoRun) -> No
     assert scripted_run.returncode == 0, scripted_run.stderr[-3000:]
 
 
+def test_the_demo_members_checked_that_the_bots_device_is_cross_signed(
+    scripted_run: DemoRun,
+) -> None:
+    found = re.search(
+        r"scorebot's device (\w+) is cross-signed by its own identity \(fingerprint ([^)]+)\): "
+        r"Fran, Ana and Ben each checked the signatures",
+        scripted_run.stdout,
+    )
+    assert found, scripted_run.stdout[:3000]
+    assert "Warning" not in scripted_run.stdout.split(TRANSCRIPT_START, 1)[0]
+
+
 def test_transcript_shows_every_way_of_joining_with_positions(scripted_run: DemoRun) -> None:
     transcript = scripted_run.transcript
 

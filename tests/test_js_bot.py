@@ -16,7 +16,7 @@ import pytest
 
 from scorebot.demo.homeserver import Homeserver
 from tests.conftest import MakeMember
-from tests.js_client import events, node_executable, run_js_member, sent
+from tests.js_client import events, node_executable, reply_step, run_js_member, sent
 from tests.test_matrix_helpers import register_bot, running_bot, write_bot_config
 
 pytestmark = [
@@ -34,17 +34,6 @@ WAIT = 30
 """seconds each js step waits for the bot"""
 
 
-def _reply_step(name: str, to: str, bot: str) -> dict[str, Any]:
-    return {
-        "action": "wait_reply",
-        "name": name,
-        "to": to,
-        "sender": bot,
-        "msgtype": "m.notice",
-        "timeout": WAIT,
-    }
-
-
 async def test_matrix_js_sdk_member_is_answered_with_notices_it_decrypts(
     homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
 ) -> None:
@@ -57,11 +46,11 @@ async def test_matrix_js_sdk_member_is_answered_with_notices_it_decrypts(
         await alice.wait_member(room, bot_id)
         steps = [
             {"action": "send_text", "name": "stack", "body": "stack"},
-            _reply_step("joined", "stack", bot_id),
+            reply_step("joined", "stack", bot_id),
             {"action": "send_text", "name": "status", "body": "stack?"},
-            _reply_step("overview", "status", bot_id),
+            reply_step("overview", "status", bot_id),
             {"action": "send_text", "name": "unstack", "body": "unstack"},
-            _reply_step("left", "unstack", bot_id),
+            reply_step("left", "unstack", bot_id),
             # The status answer is the bot's stack message: a hand on it joins the stack.
             {"action": "react", "name": "hand", "to": "overview", "key": "✋"},
             {

@@ -245,7 +245,9 @@ async def test_invites_from_strangers_are_declined_and_check_reports_the_setup(
         ok = await run_checks(bot.config, lines.append)
 
     assert ok, lines
-    assert [line.ok for line in lines] == [True, True, True, True]
+    assert [line.ok for line in lines] == [True] * 7
+    assert lines[3].text.startswith("device signed by the bot's own identity: yes")
+    assert [line.note for line in lines] == [False] * 4 + [True, True, False]
     assert lines[-1].text.startswith("rooms joined: 0")
 
 

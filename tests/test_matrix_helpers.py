@@ -21,7 +21,7 @@ REPLY_WAIT = 30.0
 
 
 def write_bot_config(
-    homeserver: Homeserver, user_id: str, folder: Path, *, extra: str = ""
+    homeserver: Homeserver, user_id: str, folder: Path, *, extra: str = "", matrix_extra: str = ""
 ) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "scorebot.toml"
@@ -31,6 +31,7 @@ def write_bot_config(
 homeserver = "{homeserver.base_url}"
 user_id = "{user_id}"
 password = "{BOT_PASSWORD}"
+{matrix_extra}
 [storage]
 data_dir = "data"
 [bot]

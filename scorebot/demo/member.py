@@ -16,6 +16,9 @@ from uuid import uuid4
 
 import nio  # type: ignore[import-untyped, unused-ignore]
 
+from scorebot.matrix.cross_signing import device_signed_by_owner, published_identity
+from scorebot.matrix.homeserver_api import query_keys
+
 logger = logging.getLogger(__name__)
 
 MEGOLM = "m.megolm.v1.aes-sha2"
@@ -107,6 +110,17 @@ class Redaction:
 
 
 Record = Message | Reaction | Redaction
+
+
+@dataclass(frozen=True, slots=True)
+class SeenIdentity:
+    """Someone's cross-signing as a member's client checks it, the way Element does."""
+
+    master_key: str | None
+    """their identity's public master key, or None if they have none"""
+    devices: Mapping[str, bool]
+    """device id -> whether its owner cross-signed it (their self-signing key, signed by
+    their master key, signed the device)"""
 
 
 class Member:
@@ -422,6 +436,33 @@ class Member:
         assert isinstance(record, Redaction)
         return record
 
+    async def identity_of(self, user_id: str) -> SeenIdentity:
+        """Ask the homeserver for someone's keys (/keys/query) and check the signatures."""
+        query = await query_keys(self._client, [user_id])
+        devices = (query.get("device_keys") or {}).get(user_id) or {}
+        return SeenIdentity(
+            master_key=published_identity(query, user_id).master,
+            devices={
+                device_id: device_signed_by_owner(query, user_id, device_id)
+                for device_id in devices
+            },
+        )
+
+    async def wait_undecryptable(
+        self,
+        event_id: str | None = None,
+        *,
+        timeout: float = DEFAULT_WAIT,  # noqa: ASYNC109
+    ) -> str:
+        """Wait until an event (this one, or any) could not be decrypted; return its id."""
+
+        def seen() -> str | None:
+            if event_id is None:
+                return self.undecryptable[0] if self.undecryptable else None
+            return event_id if event_id in self.undecryptable else None
+
+        return await self._wait_until(seen, timeout, f"undecryptable {event_id or 'event'}")
+
     # Internals
 
     def _start_sync(self) -> None:
@@ -582,6 +623,7 @@ class Member:
             event.session_id,
         )
         self.undecryptable.append(event.event_id)
+        self._notify()
 
     def _on_sync(self, response: Any) -> None:
         for room_id in response.rooms.invite:

@@ -26,6 +26,7 @@ from scorebot.core.minutes import to_markdown
 from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import Member
 from scorebot.demo.script import SCRIPT, STEP_WAIT, DemoError, Player, Stage
+from scorebot.matrix.cross_signing import fingerprint
 from scorebot.matrix.run import run_bot
 from scorebot.store.sqlite import SqliteStore
 
@@ -126,6 +127,8 @@ def _quiet_logs() -> None:
     if logging.getLogger().isEnabledFor(logging.DEBUG):
         return
     logging.getLogger("scorebot").setLevel(logging.WARNING)
+    # The throwaway bot's recovery key is thrown away with it; no advice to keep a copy.
+    logging.getLogger("scorebot.matrix.identity").setLevel(logging.ERROR)
     # nio warns about every Olm session it sets up ("Missing session for device").
     logging.getLogger("nio").setLevel(logging.ERROR)
 
@@ -197,8 +200,9 @@ async def _demo(options: DemoOptions, say: Callable[[str], None]) -> None:
         ready = time.monotonic()
         say(
             f'The end-to-end encrypted room "{ROOM_NAME}" is ready: {FACILITATOR[1]} created it '
-            f"and invited the bot and the members ({ready - started:.1f} s).\n"
+            f"and invited the bot and the members ({ready - started:.1f} s)."
         )
+        say(await _bot_identity_seen(players, users[BOT[0]], BOT[1]) + "\n")
 
         if options.interactive:
             say(INTERACTIVE_HELP + "\n")
@@ -306,6 +310,28 @@ async def _meeting_room(owner: Player, others: Sequence[Player], bot: str) -> st
     except TimeoutError as error:
         raise DemoError(f"Not everyone joined the room in time: {error}") from None
     return room
+
+
+async def _bot_identity_seen(players: Sequence[Player], bot: str, bot_name: str) -> str:
+    """What the members' clients find when they check the bot's cross-signing, as Element does
+    before it shows the bot's messages or encrypts to its device."""
+    seen = await asyncio.gather(*(player.member.identity_of(bot) for player in players))
+    *others, last = [player.name for player in players]
+    names = f"{', '.join(others)} and {last}" if others else last
+    masters = {identity.master_key for identity in seen}
+    devices = sorted({device for identity in seen for device in identity.devices})
+    signed = all(bool(identity.devices) and all(identity.devices.values()) for identity in seen)
+    if len(masters) != 1 or None in masters or not signed:
+        return (
+            f"Warning: {names} do not all see {bot_name}'s device as cross-signed by its own "
+            "identity; Element users who exclude insecure devices could not read it."
+        )
+    (master,) = masters
+    return (
+        f"{bot_name}'s device {', '.join(devices)} is cross-signed by its own identity "
+        f"(fingerprint {fingerprint(master or '')}): {names} each checked the signatures, "
+        "as Element does before it shows the bot's messages."
+    )
 
 
 async def _minutes(database: Path, room: str) -> str | None:

@@ -1,4 +1,4 @@
-"""`scorebot check`: can the bot reach its homeserver, log in, encrypt and see its rooms?"""
+"""`scorebot check`: can the bot reach its homeserver, log in, encrypt, be read, see its rooms?"""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ import aiohttp
 import nio  # type: ignore[import-untyped, unused-ignore]
 
 from scorebot.config import Config
+from scorebot.matrix.cross_signing import fingerprint
+from scorebot.matrix.homeserver_api import HomeserverError
+from scorebot.matrix.identity import IdentityStatus, identity_status
 from scorebot.matrix.session import SessionError, open_session
 
 log = logging.getLogger(__name__)
@@ -23,6 +26,16 @@ PROBE_TIMEOUT = 10.0
 class CheckLine:
     ok: bool
     text: str
+    note: bool = False
+    """advice rather than a check"""
+
+
+VERIFY_FROM_ELEMENT = (
+    "to verify the bot from Element (no member needs to): compare the fingerprints above with "
+    "the bot's session key where Element shows it; or log in to Element as the bot, enter "
+    "the recovery key when it asks to verify that login, and from there verify your own "
+    "account with the emoji (README: Trust and identity)"
+)
 
 
 async def run_checks(config: Config, say: Callable[[CheckLine], None]) -> bool:
@@ -47,12 +60,21 @@ async def run_checks(config: Config, say: Callable[[CheckLine], None]) -> bool:
         say(CheckLine(True, f"login works: {client.user_id}, device {client.device_id}"))
         uploaded = client.olm is not None and bool(client.olm.account.shared)
         say(CheckLine(uploaded, _keys_text(client)))
+        try:
+            status = await identity_status(client, config)
+        except (HomeserverError, SessionError) as error:
+            say(CheckLine(False, f"device signed by the bot's own identity: unknown ({error})"))
+            return False
+        say(CheckLine(status.device_signed, _identity_text(status, config)))
+        say(CheckLine(True, _recovery_text(config), note=True))
+        if status.master_key is not None:
+            say(CheckLine(True, VERIFY_FROM_ELEMENT, note=True))
         response = await client.joined_rooms()
         if not isinstance(response, nio.JoinedRoomsResponse):
             say(CheckLine(False, f"rooms joined: could not list them ({response})"))
             return False
         say(CheckLine(True, f"rooms joined: {len(response.rooms)}"))
-        return uploaded
+        return uploaded and status.device_signed
     finally:
         await client.close()
 
@@ -64,3 +86,36 @@ def _keys_text(client: Any) -> str:
         return "encryption keys uploaded: no"
     fingerprint = client.olm.account.identity_keys["ed25519"]
     return f"encryption keys uploaded: yes (device fingerprint {fingerprint})"
+
+
+def _identity_text(status: IdentityStatus, config: Config) -> str:
+    if status.master_key is None:
+        return (
+            "device signed by the bot's own identity: no; the account has no cross-signing "
+            "identity yet (`scorebot run` creates one on its first start), so Element users "
+            "cannot read the bot"
+        )
+    shown = f"(identity fingerprint {fingerprint(status.master_key)})"
+    if status.device_signed:
+        return f"device signed by the bot's own identity: yes {shown}"
+    if status.keys_here:
+        return f"device signed by the bot's own identity: no {shown}; `scorebot run` signs it"
+    return (
+        f"device signed by the bot's own identity: no {shown}, and {config.storage.data_dir} "
+        "does not hold the identity's keys: give the recovery key (matrix.recovery_key_file "
+        "or SCOREBOT_RECOVERY_KEY) for `scorebot run` to recover them, or replace the "
+        "identity with `scorebot reset-identity`"
+    )
+
+
+def _recovery_text(config: Config) -> str:
+    path = config.storage.recovery_key_file
+    if path.exists():
+        return (
+            f"recovery key: {path}; keep a copy somewhere else (a password manager): it brings "
+            "the same identity back if the data folder is lost"
+        )
+    return (
+        f"recovery key: not in {config.storage.data_dir} (it is written there when the bot "
+        "creates its identity; an organizer should have kept a copy)"
+    )

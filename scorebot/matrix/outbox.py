@@ -4,11 +4,12 @@ Bursts are coalesced: replies that arrive within `window` seconds become one mes
 destination room, so ten people raising hands at once get one answer, not ten. The stack
 overview is one message per room, edited in place (m.replace) when configured.
 
-Trust model: the bot encrypts to every device in the room, verified or not
+Trust model: by default the bot encrypts to every device in the room, verified or not
 (`ignore_unverified_devices=True`). Members rarely verify a bot's device, and refusing
 unverified devices would silence the bot in exactly the rooms it serves; what it sends is
-what the room already sees. It queries device keys before each send so people who just
-joined can read the answer.
+what the room already sees. With `[bot] share_keys_with = "cross-signed"`, devices their
+owners did not cross-sign are left out (scorebot/matrix/device_trust.py). It queries device
+keys before each send so people who just joined can read the answer.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from typing import Any
 
 import nio  # type: ignore[import-untyped, unused-ignore]
 
+from scorebot.config import ShareKeysWith
 from scorebot.core.render import OVERVIEW_KINDS, STACK_CHANGED_KINDS, Audience, Reply
+from scorebot.matrix.device_trust import share_keys_by_policy
 from scorebot.matrix.items import Inbound, Notice
 from scorebot.matrix.memory import DIRECT_ROOMS_VALUE, STACK_MESSAGES_VALUE, AdapterMemory
 from scorebot.store.protocol import Store
@@ -101,8 +104,10 @@ class MatrixOutbox:
         *,
         edit_stack_message: bool = True,
         window: float = COALESCE_WINDOW,
+        share_keys_with: ShareKeysWith = ShareKeysWith.ALL,
     ) -> None:
         self._client = client
+        self._share_keys_with = share_keys_with
         self._memory = memory
         self._store = store
         self._edit = edit_stack_message
@@ -323,6 +328,7 @@ class MatrixOutbox:
                 # The sync loop may have emptied the query set meanwhile; nio then refuses.
                 with contextlib.suppress(nio.LocalProtocolError):
                     await client.keys_query()
+            await share_keys_by_policy(client, room, self._share_keys_with)
             response = await client.room_send(
                 room, event_type, content, ignore_unverified_devices=True
             )

@@ -9,6 +9,7 @@ from typing import Any
 from scorebot.config import Config
 from scorebot.matrix.bot import CLOCK_INTERVAL, MatrixBot, bot_person, clock
 from scorebot.matrix.consumer import ConsumerSettings, consume
+from scorebot.matrix.identity import ensure_identity
 from scorebot.matrix.items import Item
 from scorebot.matrix.memory import AdapterMemory
 from scorebot.matrix.outbox import COALESCE_WINDOW, MatrixOutbox
@@ -35,13 +36,19 @@ async def run_bot(
     tasks: list[asyncio.Task[None]] = []
     try:
         client = await open_session(config)
+        await ensure_identity(client, config)
         inbox: asyncio.Queue[Item] = asyncio.Queue()
         memory = AdapterMemory()
         bot = MatrixBot(client, config, store, inbox, memory)
         await bot.load_memory()
         since = await bot.starting_token()
         outbox = MatrixOutbox(
-            client, memory, store, edit_stack_message=config.bot.edit_stack_message, window=window
+            client,
+            memory,
+            store,
+            edit_stack_message=config.bot.edit_stack_message,
+            window=window,
+            share_keys_with=config.bot.share_keys_with,
         )
         outbox.start()
         me = bot_person(bot.bot)

@@ -19,7 +19,14 @@
 //   timeout (overall deadline in seconds, default 180), join_timeout (default 30),
 //   log_level (sdk log level, to stderr: trace|debug|info|warn|error|silent, default warn),
 //   logout (delete the device when done, default true),
-//   device_name (default "scorebot-js-member").
+//   device_name (default "scorebot-js-member"),
+//   cross_signing (bootstrap cross-signing for this account and sign this device, answering
+//     the server's password prompt with `password`, as Element does at first login;
+//     default false),
+//   isolation ("all": send room keys to every device and read every device, the sdk's
+//     legacy default; "only_signed": Element's "exclude insecure devices", the sdk's
+//     OnlySignedDevicesIsolationMode, in which devices their owners did not cross-sign
+//     get no room keys and their messages fail with UNSIGNED_SENDER_DEVICE; default "all").
 //
 // Steps (each may have a "name", default "step<N>"; "to" is an event id "$..." or the
 // name of an earlier step, whose event it then means):
@@ -33,6 +40,14 @@
 //     (only events that arrive after the step started count)
 //   {"action": "react", "to": REF, "key": "👍"}
 //   {"action": "sleep", "seconds": 1}
+//   {"action": "device_status", "user": "@bot:hs"}   one `device_status` line per device
+//   {"action": "user_status", "user": "@bot:hs", "wait_master_not": KEY?, "timeout": 30}
+//     one `user_status` line; with wait_master_not, first wait until the server publishes
+//     another master key for the user and this client has noticed the change (or the
+//     timeout has passed: the line then says what the client believes)
+//   {"action": "wait_device", "user": "@bot:hs", "exclude": ["OLDDEVICE"],
+//    "signed_by_owner": true, "timeout": 60}
+//     (waits until the user has a device not in "exclude", signed by its owner if asked)
 //
 // Standard output: JSON lines only, everything else goes to stderr.
 //   {"kind": "ready", "user_id", "device_id", "room_id", "elapsed_ms"}
@@ -42,6 +57,11 @@
 //   {"kind": "undecryptable", "event_id", "sender", "reason"}
 //   {"kind": "sent", "step", "action", "event_id", "encrypted"}
 //   {"kind": "step", "step", "action", "event_id", "elapsed_ms"}   a wait step that succeeded
+//   {"kind": "device_status", "step", "user_id", "device_id", "signed_by_owner",
+//    "cross_signing_verified", "locally_verified"}   the sdk's getDeviceVerificationStatus
+//   {"kind": "user_status", "step", "user_id", "needs_user_approval",
+//    "is_cross_signing_verified", "was_cross_signing_verified", "master_key"}
+//      the sdk's getUserVerificationStatus; master_key as the server publishes it
 //   {"kind": "result", "ok": true|false, "error"?, "exit_code", "elapsed_ms"}   always last
 // Exit codes: 0 ok, 1 bad input or unexpected error, 2 timeout, 3 decryption failure
 // (while waiting, an event from the awaited sender arrived that could not be decrypted,
@@ -51,6 +71,8 @@
 import { Console } from "node:console";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+
+import "./node20.mjs"; // before the sdk, which is imported dynamically below
 
 const T0 = Date.now();
 const elapsed = () => Date.now() - T0;
@@ -101,26 +123,6 @@ function emit(obj) {
 
 function note(...args) {
     if (LEVELS.info >= logLevel) stderrConsole.error("[member]", ...args);
-}
-
-// ---------------------------------------------------------------------------------------
-// Node 20 shims.  matrix-js-sdk 43 declares node >= 22; the only newer-than-20 API it
-// needs on the paths we use is Promise.withResolvers (ES2024, Node 22).  It must exist
-// before the sdk is imported, hence the dynamic import further down.
-if (typeof Promise.withResolvers !== "function") {
-    Object.defineProperty(Promise, "withResolvers", {
-        configurable: true,
-        writable: true,
-        value: function withResolvers() {
-            let resolve;
-            let reject;
-            const promise = new this((res, rej) => {
-                resolve = res;
-                reject = rej;
-            });
-            return { promise, resolve, reject };
-        },
-    });
 }
 
 class UsageError extends Error {
@@ -219,7 +221,12 @@ async function loadConfig() {
         logLevel: pick(values["log-level"], "log_level", "MEMBER_LOG_LEVEL") ?? "warn",
         logout: values["no-logout"] ? false : config.logout !== false,
         deviceName: config.device_name ?? "scorebot-js-member",
+        crossSigning: config.cross_signing === true,
+        isolation: config.isolation ?? "all",
     };
+    if (!["all", "only_signed"].includes(cfg.isolation)) {
+        throw new UsageError(`isolation must be "all" or "only_signed", not ${JSON.stringify(cfg.isolation)}`);
+    }
     for (const [key, name] of [
         ["homeserver", "homeserver"],
         ["userId", "user_id"],
@@ -287,7 +294,9 @@ async function main() {
     }, cfg.timeout * 1000).unref();
 
     const sdk = await import("matrix-js-sdk");
-    const { AllDevicesIsolationMode } = await import("matrix-js-sdk/lib/crypto-api/index.js");
+    const { AllDevicesIsolationMode, OnlySignedDevicesIsolationMode } = await import(
+        "matrix-js-sdk/lib/crypto-api/index.js"
+    );
     const { ClientEvent, RoomEvent, MatrixEventEvent, SyncState } = sdk;
     const logger = makeLogger();
 
@@ -331,7 +340,9 @@ async function main() {
     // verified or not.  These are the defaults, set explicitly so that a change of
     // default in a later sdk cannot silently make us skip the bot's unverified device.
     crypto.globalBlacklistUnverifiedDevices = false;
-    crypto.setDeviceIsolationMode(new AllDevicesIsolationMode(false));
+    crypto.setDeviceIsolationMode(
+        cfg.isolation === "only_signed" ? new OnlySignedDevicesIsolationMode() : new AllDevicesIsolationMode(false),
+    );
 
     // Every event of the room, decrypted or not, is tracked here.
     let seq = 0;
@@ -391,6 +402,29 @@ async function main() {
         await Promise.race([firstSync, syncTimeout]);
     } finally {
         clearTimeout(syncTimer);
+    }
+
+    // 3b. Cross-sign this account and device, as Element does at first login.  The first
+    //     upload needs no interactive auth on current Synapse; if it asks, give the password.
+    if (cfg.crossSigning) {
+        await crypto.bootstrapCrossSigning({
+            authUploadDeviceSigningKeys: async (makeRequest) => {
+                try {
+                    await makeRequest(null);
+                } catch (e) {
+                    if (e?.httpStatus !== 401 || !e?.data?.session) throw e;
+                    await makeRequest({
+                        type: "m.login.password",
+                        identifier: { type: "m.id.user", user: me },
+                        password: cfg.password,
+                        session: e.data.session,
+                    });
+                }
+            },
+        });
+        const status = await crypto.getDeviceVerificationStatus(me, login.device_id);
+        if (!status?.signedByOwner) throw new Error("bootstrapCrossSigning did not sign our own device");
+        note(`cross-signed our device ${login.device_id}`);
     }
 
     // 4. Join (retrying while the invite has not arrived yet), then wait until the
@@ -572,6 +606,80 @@ async function main() {
                 });
                 named.set(name, event.getId());
                 emit({ kind: "step", step: name, action: step.action, event_id: event.getId(), elapsed_ms: elapsed() });
+                break;
+            }
+            case "device_status": {
+                const user = String(step.user ?? "");
+                const devices = (await crypto.getUserDeviceInfo([user], true)).get(user) ?? new Map();
+                for (const deviceId of devices.keys()) {
+                    const status = await crypto.getDeviceVerificationStatus(user, deviceId);
+                    emit({
+                        kind: "device_status",
+                        step: name,
+                        user_id: user,
+                        device_id: deviceId,
+                        signed_by_owner: status?.signedByOwner ?? false,
+                        cross_signing_verified: status?.crossSigningVerified ?? false,
+                        locally_verified: status?.localVerified ?? false,
+                    });
+                }
+                break;
+            }
+            case "user_status": {
+                const user = String(step.user ?? "");
+                const publishedMaster = async () => {
+                    const published = await client.downloadKeysForUsers([user]);
+                    const keys = Object.values(published.master_keys?.[user]?.keys ?? {});
+                    return keys.length === 1 ? keys[0] : null;
+                };
+                await crypto.getUserDeviceInfo([user], true);
+                if (step.wait_master_not) {
+                    await pollUntil(
+                        async () => (await publishedMaster()) !== step.wait_master_not,
+                        timeoutS * 1000,
+                        `waiting for ${user} to publish a new identity`,
+                        500,
+                    );
+                    // The client learns of the change through sync's device-list updates.
+                    const deadline = Date.now() + timeoutS * 1000;
+                    while (!(await crypto.getUserVerificationStatus(user)).needsUserApproval && Date.now() < deadline) {
+                        await sleep(500);
+                    }
+                }
+                const status = await crypto.getUserVerificationStatus(user);
+                const master = await publishedMaster();
+                emit({
+                    kind: "user_status",
+                    step: name,
+                    user_id: user,
+                    needs_user_approval: status.needsUserApproval,
+                    is_cross_signing_verified: status.isCrossSigningVerified(),
+                    was_cross_signing_verified: status.wasCrossSigningVerified(),
+                    master_key: master,
+                });
+                break;
+            }
+            case "wait_device": {
+                const user = String(step.user ?? "");
+                const exclude = new Set(step.exclude ?? []);
+                const deviceId = await pollUntil(
+                    async () => {
+                        const devices = (await crypto.getUserDeviceInfo([user], true)).get(user) ?? new Map();
+                        for (const id of devices.keys()) {
+                            if (exclude.has(id)) continue;
+                            if (step.signed_by_owner) {
+                                const status = await crypto.getDeviceVerificationStatus(user, id);
+                                if (!status?.signedByOwner) continue;
+                            }
+                            return id;
+                        }
+                        return null;
+                    },
+                    timeoutS * 1000,
+                    `waiting for a new device of ${user}`,
+                    500,
+                );
+                emit({ kind: "step", step: name, action: step.action, device_id: deviceId, elapsed_ms: elapsed() });
                 break;
             }
             case "sleep":
