@@ -225,7 +225,10 @@ class NaiveMeeting:
             free.insert(place, entry)
         for entry in [e for e in free if e.after is not None]:
             me = free.index(entry)
-            target = next(i for i, e in enumerate(free) if e.who == entry.after)
+            targets = [i for i, e in enumerate(free) if e.who == entry.after]
+            if not targets:
+                continue  # the person let ahead was placed by hand since
+            target = targets[0]
             if target > me and self.lane(free[target]) == self.lane(entry):
                 free.remove(entry)
                 free.insert(target, entry)

@@ -38,6 +38,18 @@ def test_later_lets_the_person_behind_go_first_and_keeps_the_rest() -> None:
     assert run.order() == ["Ann", "Cy", "Dee"]
 
 
+def test_later_still_works_when_the_person_let_ahead_is_then_placed_by_hand() -> None:
+    run = started()
+    run.do(ANN, Join())
+    run.do(BO, Join())
+    run.do(ANN, Later())
+    assert run.order() == ["Bo", "Ann"]
+    run.fac(Move(BO, 1))  # Bo is now placed by hand, no longer arranged by the rules
+    assert run.order() == ["Bo", "Ann"]
+    run.fac(Move(ANN, 1))
+    assert run.order() == ["Ann", "Bo"]
+
+
 def test_later_stays_within_the_lane() -> None:
     run = started()
     run.do(ANN, Join(lane=Lane.PROCESS))

@@ -346,8 +346,14 @@ def arrange(meeting: Meeting, now: float) -> tuple[Entry, ...]:
     # Rule 7, "later": behind the person they let go first, while that person waits.
     for entry in [e for e in free if e.after is not None]:
         index = free.index(entry)
-        target = next(i for i, e in enumerate(free) if e.person.id == entry.after)
-        if target > index and lane_of(meeting, free[target]) == lane_of(meeting, entry):
+        # The person let ahead may have been placed by hand since: they are not among
+        # the free entries, and the placing already decides their order.
+        target = next((i for i, e in enumerate(free) if e.person.id == entry.after), None)
+        if (
+            target is not None
+            and target > index
+            and lane_of(meeting, free[target]) == lane_of(meeting, entry)
+        ):
             free.insert(target, free.pop(index))
     # Placed entries keep their index; everyone else flows around them.
     for index, entry in enumerate(meeting.stack):
