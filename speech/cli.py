@@ -72,7 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 # ---------------------------------------------------------------- listen
 
 
-def run_listen(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_listen(
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     try:
         if args.list_devices:
             from speech.microphone import input_devices
@@ -172,7 +175,10 @@ def render_meter(loudness: float, last: str, width: int = 30) -> str:
 # ---------------------------------------------------------------- models
 
 
-def run_models(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_models(
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     try:
         match args.models_command:
             case "list":
@@ -214,7 +220,7 @@ def _fetch(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _verify(args: argparse.Namespace, out: TextIO) -> int:
     folder = args.dir or registry.models_dir()
     paths = [Path(n) if Path(n).is_dir() else folder / n for n in args.names]
-    paths = paths or registry.installed(folder)
+    paths = paths or registry.installed(folder, packaged_too=args.dir is None)
     if not paths:
         print(f"no models are installed in {folder}.", file=out)
         return EXIT_ERROR

@@ -19,9 +19,17 @@ def match(transcript: Transcript, vocabulary: Vocabulary) -> Cue | None:
     """The cue this one utterance is, or None. Pure: no state, no debounce."""
     if not transcript.final:
         return None
-    words = _trim(list(transcript.words), {f.casefold() for f in vocabulary.fillers})
+    words = _trim(_merge_repeats(transcript.words), {f.casefold() for f in vocabulary.fillers})
     if not words:
         return None
+    endings = {e.casefold() for e in vocabulary.endings}
+    if len(words) > 1 and words[-1].text.casefold() in endings:
+        # "의사진행 발언 요": try the phrase with its ending first, then without.
+        return _match_words(words, vocabulary) or _match_words(words[:-1], vocabulary)
+    return _match_words(words, vocabulary)
+
+
+def _match_words(words: list[Word], vocabulary: Vocabulary) -> Cue | None:
     tokens = [word.text.casefold() for word in words]
     names = [(name, name.casefold().split()) for name in vocabulary.names]
     for cue, phrase in vocabulary.phrases():
@@ -51,6 +59,23 @@ def match(transcript: Transcript, vocabulary: Vocabulary) -> Cue | None:
             text=" ".join(word.text for word in words),
         )
     return None
+
+
+def _merge_repeats(words: tuple[Word, ...]) -> list[Word]:
+    """A word said twice in a row ("stack stack", a stutter, an echo) counts once."""
+    merged: list[Word] = []
+    for word in words:
+        previous = merged[-1] if merged else None
+        if previous is not None and previous.text.casefold() == word.text.casefold():
+            merged[-1] = Word(
+                previous.text,
+                previous.start,
+                word.end,
+                min(previous.confidence, word.confidence),
+            )
+        else:
+            merged.append(word)
+    return merged
 
 
 def _trim(words: list[Word], fillers: set[str]) -> list[Word]:

@@ -7,8 +7,9 @@ The decoding thread never touches the event loop's objects: it hands every event
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 
 from speech.audio import AudioSource
@@ -31,7 +32,7 @@ async def listen(
     levels: bool = False,
     transcripts: bool = False,
     endpointing: Endpointing | None = EARLY,
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Cues (and, if asked, levels and transcripts) heard from `source`, until it ends.
 
     Leaving the loop early (break, cancel) closes the source and stops the thread.
@@ -80,6 +81,7 @@ async def listen(
 
 async def cues(source: AudioSource, model: Model, vocabulary: Vocabulary) -> AsyncIterator[Cue]:
     """Only the cues heard from `source`: what the bot needs."""
-    async for event in listen(source, model, vocabulary):
-        if isinstance(event, Cue):
-            yield event
+    async with contextlib.aclosing(listen(source, model, vocabulary)) as events:
+        async for event in events:
+            if isinstance(event, Cue):
+                yield event

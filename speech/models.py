@@ -129,10 +129,10 @@ def resolve(language: str, explicit: Path | None = None, folder: Path | None = N
     )
 
 
-def installed(folder: Path | None = None) -> list[Path]:
+def installed(folder: Path | None = None, packaged_too: bool = True) -> list[Path]:
     folder = folder or models_dir()
     found = [p for p in sorted(folder.glob("*")) if p.is_dir() and is_model(p)]
-    packaged = packaged_korean_model()
+    packaged = packaged_korean_model() if packaged_too else None
     return [*found, packaged] if packaged else found
 
 

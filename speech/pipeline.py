@@ -2,11 +2,14 @@
 
 Blocking (vosk decodes in the calling thread); `speech.listener` runs it off the event loop.
 
-vosk closes an utterance only after 0.6 to 1 s of silence, too late for a prompt cue. So
+vosk closes an utterance only after 0.6 to 1.2 s of silence (and in grammar mode often not
+even then: its rules also ask for a confident end of sentence), too late for a prompt cue,
+and a cue said right after other talk then merges into it. So the pipeline closes
+utterances itself (vosk's FinalResult, which gives word timings and confidences as usual):
 when the utterance so far is exactly a cue phrase and the audio has been quiet for `hold`
-seconds, the pipeline closes the utterance itself (vosk's FinalResult, which gives word
-timings and confidences as usual). Speech that goes on after a longer pause than `hold`
-then starts a new utterance: "stack … the chairs" with a long pause is heard as "stack".
+seconds, and any utterance after `pause` seconds of quiet. Speech that goes on after a
+longer pause than `hold` starts a new utterance: "stack … the chairs" with a long pause
+is heard as "stack".
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ Event = Cue | Level | Transcript
 class Endpointing:
     hold: float = 0.3
     """seconds of quiet after a complete cue phrase before the utterance is closed early"""
+    pause: float = 0.6
+    """seconds of quiet that close any utterance"""
     quiet: float = 0.35
     """a chunk is quiet below this share of the utterance's loudest chunk"""
     floor: float = 0.003
@@ -101,11 +106,14 @@ class CuePipeline:
             return False
         if self._quiet_since is None:
             self._quiet_since = chunk.start
-        if chunk.end - self._quiet_since < rule.hold:
+        quiet_for = chunk.end - self._quiet_since
+        if quiet_for < rule.hold:
             return False
         partial = self.recognizer.partial()
         if not partial:
             return False
+        if quiet_for >= rule.pause:
+            return True
         # Words without timings: only the text decides here; `match` checks again on the
         # final result with real timings and confidences.
         guess = Transcript(tuple(Word(w, 0.0, 1.0, 1.0) for w in partial.split()))

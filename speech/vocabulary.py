@@ -28,6 +28,8 @@ class Vocabulary:
     """frequent words of ordinary talk, for the same reason"""
     fillers: tuple[str, ...] = ()
     """hesitation sounds that may stand before or after a cue ("um stack")"""
+    endings: tuple[str, ...] = ()
+    """words that may follow a cue phrase and change nothing (Korean polite "요")"""
     named: frozenset[str] = frozenset({"stack", "unstack", "ouch"})
     """cues that may carry an enrolled name ("stack Maria", "Maria stack")"""
     threshold: float = 0.6
@@ -75,6 +77,7 @@ class Vocabulary:
             *self.soundalikes,
             *self.ordinary,
             *self.fillers,
+            *self.endings,
             *self.names,
         ]:
             found.update(text.casefold().split())
@@ -89,6 +92,7 @@ class Vocabulary:
         entries.extend(self.soundalikes)
         entries.extend(self.ordinary)
         entries.extend(self.fillers)
+        entries.extend(self.endings)
         folded = [e.casefold() for e in dict.fromkeys(entries)]
         return [*folded, unknown] if unknown else folded
 
@@ -148,6 +152,7 @@ def parse(data: dict[str, object], language: str) -> Vocabulary:
         soundalikes=tuple(_strings(data.get("soundalikes", []), "soundalikes")),
         ordinary=tuple(_strings(data.get("ordinary", []), "ordinary")),
         fillers=tuple(_strings(data.get("fillers", []), "fillers")),
+        endings=tuple(_strings(data.get("endings", []), "endings")),
         named=frozenset(_strings(data.get("named", ["stack", "unstack", "ouch"]), "named")),
         threshold=float(data.get("threshold", 0.6)),  # type: ignore[arg-type]
         thresholds=thresholds,
