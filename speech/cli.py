@@ -118,7 +118,14 @@ async def _listen(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if live:
         from speech.microphone import Microphone
 
-        source: object = Microphone(args.device)
+        microphone = Microphone(args.device)
+        print(
+            f"speech: listening on {microphone.name} at {microphone.rate} Hz; Ctrl-C stops. "
+            "Audio stays on this machine and is not stored.",
+            file=err,
+            flush=True,
+        )
+        source: object = microphone
     else:
         from speech.audio import WavFile
 
