@@ -56,13 +56,14 @@ VERBS = ["준비했습니다", "검토할게요", "정리했어요", "다시 보
          "논의해요", "쌓아 두었습니다", "보냈어요", "확인했어요", "바꾸겠습니다",
          "이야기했어요", "마쳤습니다"]  # fmt: skip
 LINKS = ["그래서", "그런데", "그리고", "아마", "정말", "조금", "", ""]
-CONDITIONS = [  # (speed words/min, pitch 0..99, noise amplitude)
-    (130, 40, 0.0),
-    (175, 60, 0.0),
-    (220, 50, 0.0),
-    (160, 30, 0.0),
-    (150, 70, 0.0),
-    (175, 50, 0.06),
+CONDITIONS = [  # (speed words/min, pitch 0..99, pink noise amplitude, sample rate Hz)
+    (130, 40, 0.0, 16_000),
+    (175, 60, 0.0, 44_100),
+    (220, 50, 0.0, 16_000),
+    (160, 30, 0.0, 22_050),
+    (150, 70, 0.0, 48_000),
+    (175, 50, 0.06, 16_000),
+    (160, 50, 0.0, 8_000),
 ]
 
 
@@ -154,8 +155,8 @@ def main() -> None:
         by_condition: dict[str, list[int]] = {}
         for cue, phrase in vocabulary.phrases():
             text = phrase.replace(" ", "")
-            for index, (voice, (speed, pitch, noise)) in enumerate(variants):
-                clean = speak(text, folder / f"c{index}.wav", voice, speed, pitch)
+            for index, (voice, (speed, pitch, noise, rate)) in enumerate(variants):
+                clean = speak(text, folder / f"c{index}.wav", voice, speed, pitch, rate=rate)
                 end = speech_end(clean)
                 path = clean
                 if noise:
@@ -165,7 +166,9 @@ def main() -> None:
                 ok = len(heard) == 1 and heard[0][0].cue == cue
                 rows.setdefault(phrase, [0, 0])[0] += ok
                 rows[phrase][1] += 1
-                label = f"noise {noise}" if noise else f"speed {speed} pitch {pitch}"
+                label = f"speed {speed} pitch {pitch} {rate} Hz" + (
+                    f" noise {noise}" if noise else ""
+                )
                 by_condition.setdefault(label, [0, 0])[0] += ok
                 by_condition[label][1] += 1
                 by_condition.setdefault(voice, [0, 0])[0] += ok
