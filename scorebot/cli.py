@@ -1,4 +1,4 @@
-"""The `scorebot` command: run, init, check, reset-identity, minutes, demo. The composition root."""
+"""The `scorebot` command: run, init, check, reset-identity, minutes, demo, listen, models."""
 
 from __future__ import annotations
 
@@ -84,6 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
         "to try scorebot out. Options after `demo` go to the demo (see `scorebot demo -h`).",
         add_help=False,
     )
+
+    # The speech listener's own commands live in speech/cli.py; these only delegate.
+    from speech.cli import add_listen_arguments, add_models_arguments
+
+    add_listen_arguments(
+        commands.add_parser(
+            "listen",
+            help="hear spoken cues",
+            description="Listen to the microphone (or a recording) for spoken cues.",
+        )
+    )
+    add_models_arguments(
+        commands.add_parser(
+            "models", help="speech models", description="List, fetch and verify speech models."
+        )
+    )
     return parser
 
 
@@ -108,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(minutes(args, sys.stdout))
             case "demo":
                 return _demo(rest)
+            case "listen" | "models":
+                from speech.cli import run_listen, run_models
+
+                return run_listen(args) if args.command == "listen" else run_models(args)
     except ConfigError as error:
         print(f"scorebot: {error}", file=sys.stderr)
         return EXIT_CONFIG

@@ -11,6 +11,11 @@ command -v "$python" >/dev/null || need_apt+=(python3 python3-venv python3-pip)
 if [ "$extras" = "dev" ]; then
     command -v node >/dev/null || need_apt+=(nodejs)
     command -v npm >/dev/null || need_apt+=(npm)
+    # The speech tests: espeak-ng speaks Korean cues, sox mixes noise and changes rates,
+    # PulseAudio with a virtual source stands in for a sound card behind ALSA and PortAudio.
+    for package in espeak-ng sox pulseaudio libportaudio2 libasound2-plugins alsa-utils; do
+        dpkg -s "$package" >/dev/null 2>&1 || need_apt+=("$package")
+    done
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
     echo "Installing system packages: ${need_apt[*]}" >&2

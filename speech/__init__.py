@@ -1,5 +1,12 @@
-"""The local speech listener (vosk + sounddevice) arrives in a later issue.
+"""The local speech listener: audio in, spoken cues out; never imports scorebot or nio.
 
-It will turn spoken cues into plain (text, time) pairs; `scorebot/voice` will make them
-`Signal`s. This package must never import `scorebot` or `nio`.
+Typed values live in `speech.events`; `speech.listener.listen` is the async entry point.
+vosk, sounddevice and the audio libraries are imported only by the module that needs each,
+so `import speech` works on a machine without PortAudio, vosk or a model.
 """
+
+from __future__ import annotations
+
+from speech.events import AudioChunk, Cue, Transcript, Word
+
+__all__ = ["AudioChunk", "Cue", "Transcript", "Word"]

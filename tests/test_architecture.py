@@ -72,3 +72,26 @@ def test_the_core_package_is_importable_without_optional_parts() -> None:
     import speech
 
     assert scorebot.core.step.step and speech.__doc__
+
+
+@pytest.mark.parametrize(
+    ("library", "home"), [("vosk", "recognizer.py"), ("sounddevice", "microphone.py")]
+)
+def test_each_speech_library_is_imported_by_one_file_only(library: str, home: str) -> None:
+    importers = [p.name for p in python_files("speech") if library in roots(imports(p))]
+    assert importers == [home]
+
+
+def test_importing_speech_loads_no_audio_or_engine_library() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, speech, speech.cli, speech.detector, speech.vocabulary, speech.models; "
+        "print(sorted(m for m in ('vosk', 'sounddevice', 'numpy', 'soxr', 'soundfile') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

