@@ -1,4 +1,7 @@
-"""Synthesized Korean speech for the speech tests and bench: espeak-ng voices, sox for the rest."""
+"""Synthesized Korean speech for the speech tests and bench: espeak-ng voices, sox for the rest.
+
+sox runs with -R (repeatable): its dither and noise are random by default, so the same
+phrase would give a different file, and a different decoding, on every run."""
 
 from __future__ import annotations
 
@@ -59,7 +62,7 @@ def speak(
     )
     shaped = out.with_suffix(".shaped.wav")
     subprocess.run(
-        ["sox", "-q", str(raw), "-r", str(rate), "-c", str(channels), "-b", "16", str(shaped),
+        ["sox", "-R", "-q", str(raw), "-r", str(rate), "-c", str(channels), "-b", "16", str(shaped),
          "norm", "-3", "pad", str(pad[0]), str(pad[1])],
         check=True,
     )  # fmt: skip
@@ -72,12 +75,12 @@ def speak(
     ).stdout.strip()
     noise_file = out.with_suffix(".noise.wav")
     subprocess.run(
-        ["sox", "-q", "-n", "-r", str(rate), "-c", str(channels), "-b", "16", str(noise_file),
+        ["sox", "-R", "-q", "-n", "-r", str(rate), "-c", str(channels), "-b", "16", str(noise_file),
          "synth", seconds, "pinknoise", "vol", str(noise)],
         check=True,
     )  # fmt: skip
     subprocess.run(
-        ["sox", "-q", "-m", str(shaped), str(noise_file), str(out), "norm", "-3"], check=True
+        ["sox", "-R", "-q", "-m", str(shaped), str(noise_file), str(out), "norm", "-3"], check=True
     )
     shaped.unlink()
     noise_file.unlink()
@@ -86,8 +89,8 @@ def speak(
 
 def join(parts: list[Path], out: Path, gap: float = 1.0) -> Path:
     """The WAVs one after another with `gap` seconds of silence after each."""
-    command = ["sox", "-q"]
+    command = ["sox", "-R", "-q"]
     for part in parts:
-        command.append(f"|sox -q {part} -p pad 0 {gap}")
+        command.append(f"|sox -R -q {part} -p pad 0 {gap}")
     subprocess.run([*command, str(out)], check=True)
     return out
