@@ -71,5 +71,5 @@ def _existing(path: Path) -> Path:
 def _size(count: int) -> str:
     for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if count >= size:
-            return f"{count / size:.1f} {unit}"
+            return f"{count / size:.3g} {unit}"
     return f"{count} bytes"

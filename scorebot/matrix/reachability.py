@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import socket
 import ssl
 import sys
@@ -40,7 +41,8 @@ def why_unreachable(error: BaseException | None) -> str:
 
 def unreachable_text(homeserver: str, error: BaseException | None, wait: float) -> str:
     """One log line for `scorebot run`: address, reason, next try."""
-    when = "now" if wait < 1 else f"in {wait:.0f} seconds"
+    seconds = math.ceil(wait)
+    when = "now" if wait < 1 else f"in {seconds} second{'' if seconds == 1 else 's'}"
     return (
         f"I cannot reach the homeserver at {homeserver}: {why_unreachable(error)}. "
         f"I will try again {when}."
