@@ -380,8 +380,10 @@ def write_example(path: str | Path) -> Path:
         raise ConfigError(
             f"The folder {path.parent} does not exist. Make it first, or pick another place."
         ) from None
+    except PermissionError:
+        raise ConfigError(f"You may not write to the folder {path.parent}.") from None
     except OSError as error:
-        raise ConfigError(f"I cannot write {path}: {error.strerror}.") from None
+        raise ConfigError(f"I cannot write {path} ({error.strerror}).") from None
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         file.write(EXAMPLE)
     return path

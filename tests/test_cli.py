@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
@@ -18,7 +19,7 @@ from scorebot.core.model import EndMeeting, StartMeeting
 from scorebot.matrix.session import new_client
 from scorebot.store.sqlite import SqliteStore
 from tests.test_store_contract import a_meeting_with_everything, apply_all, signal
-from tests.test_store_file import snapshot
+from tests.test_store_file import make_other_programs_database, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 HANG_GUARD = 120
@@ -46,6 +47,10 @@ def _environment(program: str | None, extra: dict[str, str]) -> dict[str, str]:
     if program is not None:
         environ["SCOREBOT_PROGRAM"] = program
     return environ | extra
+
+
+async def make_store(path: Path) -> None:
+    await (await SqliteStore.open(path)).close()
 
 
 def one_sentence(stderr: str, program: str = "scorebot") -> str:
@@ -180,8 +185,8 @@ def test_check_gives_one_plain_line_for_an_unreachable_homeserver(tmp_path: Path
 
     assert done.returncode == 1
     assert (
-        f"FAIL homeserver http://127.0.0.1:{port} can be reached: no, nothing answers there "
-        "(connection refused)" in done.stdout.splitlines()
+        f"FAIL the homeserver at http://127.0.0.1:{port} answers: no. Nothing answers there "
+        "(connection refused)." in done.stdout.splitlines()
     )
     assert done.stderr == ""
 
@@ -270,6 +275,45 @@ async def test_minutes_refuses_the_bots_own_crypto_store_and_leaves_it_as_it_was
 
     assert done.returncode == 1
     assert one_sentence(done.stderr) == (
-        f"{crypto} belongs to some other program, not scorebot, so I left it as it is."
+        f"{crypto} is not scorebot's. Some other program made it, so I left it as it is."
     )
     assert snapshot(crypto.parent) == before
+
+
+# ---------------------------------------------------------------- plain words
+
+
+def test_what_these_commands_say_reads_at_grade_six_or_lower(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scorebot.cli import main
+    from scorebot.matrix.check_storage import storage_lines
+    from scorebot.matrix.reachability import unreachable_text
+    from tests.test_plain_language import MAX_GRADE, grade
+
+    config = write_config(tmp_path)
+    (tmp_path / "notes.db").write_text("not a database\n" * 10)
+    make_other_programs_database(tmp_path / "crypto.db")
+    asyncio.run(make_store(tmp_path / "scorebot.db"))
+    for argv in (
+        ["init", str(tmp_path / "no-such-folder" / "x.toml")],
+        ["init", str(config)],
+        ["init", str(tmp_path / "new.toml")],
+        ["run", "--config", str(config)],
+        ["minutes", "--database", str(tmp_path / "missing.db")],
+        ["minutes", "--database", str(tmp_path / "notes.db")],
+        ["minutes", "--database", str(tmp_path / "crypto.db")],
+        ["minutes", "--database", str(tmp_path / "scorebot.db")],
+        ["minutes", "--database", str(tmp_path / "scorebot.db"), "--list"],
+    ):
+        main(argv)
+    printed = capsys.readouterr()
+    said = [line.removeprefix("scorebot: ") for line in (printed.out + printed.err).splitlines()]
+    said += [unreachable_text("x.org", error, 4) for error in (ConnectionRefusedError(), None)]
+    said += [line.text for line in storage_lines(tmp_path, tmp_path / "scorebot.db")]
+    # An address or a path is one thing to read: a short stand-in grades the words around it.
+    plain = [message.replace(str(tmp_path), "notes") for message in said]
+    graded = [(grade(message), message) for message in plain]
+
+    assert len(graded) == 13
+    assert all(g <= MAX_GRADE for g, _ in graded), "\n".join(f"{g:5.1f} {m}" for g, m in graded)

@@ -66,7 +66,7 @@ async def test_the_client_says_where_why_and_when_and_then_that_the_homeserver_i
         await web.TCPSite(runner, "127.0.0.1", port).start()
         async with asyncio.timeout(WAIT_GUARD):
             answer = await asyncio.shield(asked)
-        await lines.wait_for("answers again")
+        await lines.wait_for("I can reach the homeserver")
     finally:
         asked.cancel()
         await client.close()
@@ -78,7 +78,7 @@ async def test_the_client_says_where_why_and_when_and_then_that_the_homeserver_i
         f"I cannot reach the homeserver at http://127.0.0.1:{port}: nothing answers there "
         "(connection refused). I will try again now."
     )
-    assert lines.lines[-1] == f"The homeserver at http://127.0.0.1:{port} answers again."
+    assert lines.lines[-1] == f"I can reach the homeserver at http://127.0.0.1:{port} again."
 
 
 @pytest.mark.parametrize(

@@ -126,8 +126,8 @@ def make_marked_database(path: Path) -> None:
 @pytest.mark.parametrize(
     ("make", "says"),
     [
-        (make_other_programs_database, "belongs to some other program, not scorebot"),
-        (make_marked_database, "belongs to some other program, not scorebot"),
+        (make_other_programs_database, "is not scorebot's. Some other program made it"),
+        (make_marked_database, "is not scorebot's. Some other program made it"),
         (lambda path: path.write_text("just some notes\n" * 20), "is not a database file"),
     ],
     ids=["other tables", "other application id", "not sqlite"],

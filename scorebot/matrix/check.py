@@ -48,10 +48,11 @@ async def _reachable(homeserver: str, say: Callable[[CheckLine], None]) -> bool:
         timeout = aiohttp.ClientTimeout(total=PROBE_TIMEOUT)
         async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as reply:
             reachable = reply.status == 200
-            detail = "yes" if reachable else f"no, it answers with HTTP error {reply.status}"
+            detail = "yes" if reachable else f"no, it says error {reply.status}"
     except (aiohttp.ClientError, TimeoutError) as error:
-        reachable, detail = False, f"no, {why_unreachable(error)}"
-    say(CheckLine(reachable, f"homeserver {homeserver} can be reached: {detail}"))
+        reason = why_unreachable(error)
+        reachable, detail = False, f"no. {reason[0].upper()}{reason[1:]}."
+    say(CheckLine(reachable, f"the homeserver at {homeserver} answers: {detail}"))
     return reachable
 
 

@@ -76,5 +76,5 @@ class ReportingClient(nio.AsyncClient):  # type: ignore[misc]
     async def receive_response(self, response: Any) -> None:
         if self._unreachable:
             self._unreachable = False
-            log.warning("The homeserver at %s answers again.", self.homeserver)
+            log.warning("I can reach the homeserver at %s again.", self.homeserver)
         await super().receive_response(response)

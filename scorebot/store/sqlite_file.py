@@ -87,7 +87,7 @@ def inspect(path: Path, ours: frozenset[str]) -> FileKind:
 
 def _foreign(path: Path) -> NotScorebotDatabaseError:
     return NotScorebotDatabaseError(
-        f"{path} belongs to some other program, not scorebot, so I left it as it is."
+        f"{path} is not scorebot's. Some other program made it, so I left it as it is."
     )
 
 
