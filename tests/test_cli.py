@@ -145,6 +145,25 @@ def test_run_without_a_password_or_saved_login_refuses_before_making_anything(
     assert [each.name for each in tmp_path.iterdir()] == ["scorebot.toml"]
 
 
+def test_run_refuses_a_database_setting_that_names_another_programs_file(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path)
+    config.write_text(config.read_text() + '[storage]\ndatabase = "crypto.db"\n')
+    make_other_programs_database(tmp_path / "crypto.db")
+    before = snapshot(tmp_path)
+
+    done = scorebot("run", "--config", "scorebot.toml", cwd=tmp_path, SCOREBOT_PASSWORD="pw")
+
+    assert done.returncode == 1
+    assert one_sentence(done.stderr) == (
+        f"{tmp_path / 'crypto.db'} is not scorebot's. Some other program made it, so I left "
+        "it as it is."
+    )
+    assert snapshot(tmp_path) == before
+    assert list((tmp_path / "scorebot-data").iterdir()) == []
+
+
 def test_run_says_plainly_that_the_homeserver_cannot_be_reached(tmp_path: Path) -> None:
     port = closed_port()
     write_config(tmp_path, f"http://127.0.0.1:{port}")

@@ -36,6 +36,7 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int, float]]:
     return {
         each.name: (each.read_bytes(), each.stat().st_mode, each.stat().st_mtime)
         for each in folder.iterdir()
+        if each.is_file()
     }
 
 

@@ -72,9 +72,8 @@ class SchemaTooNewError(RuntimeError):
 
     def __init__(self, path: str, found: int, known: int) -> None:
         super().__init__(
-            f"database {path} has schema version {found}, but this scorebot knows only "
-            f"versions up to {known}: run a newer scorebot, or restore a backup made "
-            "before the upgrade"
+            f"A newer scorebot made {path}. It is at version {found}, and this one knows up "
+            f"to {known}. Run the newer one, or use a copy from before you updated."
         )
         self.found = found
         self.known = known
