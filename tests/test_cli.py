@@ -26,12 +26,16 @@ HANG_GUARD = 120
 """seconds before a stuck command is killed (a guard, not a measure of speed)"""
 
 
+UMASK_022 = 'umask 022 && exec "$0" -m scorebot "$@"'
+"""a shell line that runs `python -m scorebot ARGS` under the usual umask"""
+
+
 def scorebot(
     *args: str, cwd: Path, program: str | None = None, **environ: str
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m scorebot ARGS` under umask 022, as a shell user would."""
     return subprocess.run(
-        ["sh", "-c", 'umask 022 && exec "$0" -m scorebot "$@"', sys.executable, *args],
+        ["sh", "-c", UMASK_022, sys.executable, *args],
         cwd=cwd,
         env=_environment(program, environ),
         capture_output=True,
@@ -164,11 +168,13 @@ def test_run_refuses_a_database_setting_that_names_another_programs_file(
     assert list((tmp_path / "scorebot-data").iterdir()) == []
 
 
-def test_run_says_plainly_that_the_homeserver_cannot_be_reached(tmp_path: Path) -> None:
+def test_run_says_plainly_that_the_homeserver_cannot_be_reached_and_keeps_its_files_private(
+    tmp_path: Path,
+) -> None:
     port = closed_port()
     write_config(tmp_path, f"http://127.0.0.1:{port}")
     process = subprocess.Popen(
-        [sys.executable, "-m", "scorebot", "run", "--config", "scorebot.toml"],
+        ["sh", "-c", UMASK_022, sys.executable, "run", "--config", "scorebot.toml"],
         cwd=tmp_path,
         env=_environment(None, {"SCOREBOT_PASSWORD": "secret"}),
         stderr=subprocess.PIPE,
@@ -194,6 +200,11 @@ def test_run_says_plainly_that_the_homeserver_cannot_be_reached(tmp_path: Path) 
     assert re.search(r"I will try again in \d+ seconds?\.", output)
     assert "Timed out, sleeping" not in output
     assert "Traceback" not in output
+    data = tmp_path / "scorebot-data"
+    found = {str(each.relative_to(tmp_path)): stat.S_IMODE(each.stat().st_mode) for each in
+             [data, *data.rglob("*")]}  # fmt: skip
+    assert found["scorebot-data"] == found["scorebot-data/crypto"] == 0o700
+    assert found["scorebot-data/scorebot.db"] == found["scorebot-data/pickle.key"] == 0o600
 
 
 def test_check_gives_one_plain_line_for_an_unreachable_homeserver(tmp_path: Path) -> None:
