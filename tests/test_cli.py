@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import socket
@@ -16,7 +17,7 @@ import pytest
 
 from scorebot.config import load_config
 from scorebot.core.model import EndMeeting, StartMeeting
-from scorebot.matrix.session import new_client
+from scorebot.matrix.session import make_data_folder, new_client
 from scorebot.store.sqlite import SqliteStore
 from tests.test_store_contract import a_meeting_with_everything, apply_all, signal
 from tests.test_store_file import make_other_programs_database, snapshot
@@ -147,6 +148,22 @@ def test_run_without_a_password_or_saved_login_refuses_before_making_anything(
         "matrix.password or matrix.password_file in the config, or SCOREBOT_PASSWORD."
     )
     assert [each.name for each in tmp_path.iterdir()] == ["scorebot.toml"]
+
+
+def test_a_data_folder_others_can_enter_is_made_private_and_the_log_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = load_config(write_config(tmp_path), environ={})
+    config.storage.data_dir.mkdir(mode=0o755)
+    config.storage.data_dir.chmod(0o755)  # as an older scorebot left it
+
+    with caplog.at_level(logging.WARNING, logger="scorebot"):
+        make_data_folder(config)
+
+    assert stat.S_IMODE(config.storage.data_dir.stat().st_mode) == 0o700
+    assert caplog.messages == [
+        f"{config.storage.data_dir} could be read by other users; now only its owner can"
+    ]
 
 
 def test_run_refuses_a_database_setting_that_names_another_programs_file(

@@ -192,12 +192,14 @@ async def test_reading_only_while_the_bot_writes_sees_what_the_bot_committed(
 
 
 async def test_reading_only_an_empty_file_finds_no_meetings_and_leaves_it_empty(
-    tmp_path: Path, umask_022: None
+    tmp_path: Path, umask_022: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "scorebot.db"
     path.touch()
 
-    reader = await SqliteStore.open(path, read_only=True)
+    with caplog.at_level(logging.DEBUG, logger="scorebot"):
+        reader = await SqliteStore.open(path, read_only=True)
+    assert caplog.messages == []  # nothing was migrated, so nothing says it was
     try:
         assert await reader.meetings() == []
     finally:

@@ -109,12 +109,14 @@ class SqliteStore:
                 log.warning("%s could be read by other users; now only its owner can", each)
             db = await aiosqlite.connect(path, isolation_level=None)
         try:
-            if read_only and kind is not FileKind.EMPTY:
-                await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                await _check_version(db, str(path))
-            else:
+            if not read_only:
                 await _configure(db, str(path))
                 await _migrate(db, str(path))
+            elif kind is FileKind.EMPTY:
+                await _empty_schema(db)
+            else:
+                await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                await _check_version(db, str(path))
         except BaseException:
             await db.close()
             raise
@@ -282,6 +284,13 @@ async def _configure(db: aiosqlite.Connection, path: str) -> None:
     await db.execute("PRAGMA foreign_keys = ON")
     # Overwrite deleted content with zeros: superseded meeting states hold private priority.
     await db.execute("PRAGMA secure_delete = ON")
+
+
+async def _empty_schema(db: aiosqlite.Connection) -> None:
+    """The latest tables, in memory and empty: what an empty file reads as."""
+    for step in MIGRATIONS:
+        for statement in step:
+            await db.execute(statement)
 
 
 async def _check_version(db: aiosqlite.Connection, path: str) -> None:
