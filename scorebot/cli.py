@@ -188,6 +188,9 @@ def _run(config: Config) -> int:
     except (SessionError, NotScorebotDatabaseError, SchemaTooNewError) as error:
         _say_error(error)
         return 1
+    except PermissionError as error:
+        _say_error(f"You may not change {error.filename}. Run scorebot as the user who owns it.")
+        return 1
     except (KeyboardInterrupt, asyncio.CancelledError):
         log.info("stopped")
     return 0
@@ -263,6 +266,9 @@ async def minutes(args: argparse.Namespace, out: TextIO) -> int:
         return 1
     except (NotScorebotDatabaseError, SchemaTooNewError) as error:
         _say_error(error)
+        return 1
+    except PermissionError as error:
+        _say_error(f"You may not read {error.filename or database}.")
         return 1
     try:
         meetings = await store.meetings(args.room)

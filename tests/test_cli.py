@@ -364,3 +364,22 @@ def test_what_these_commands_say_reads_at_grade_six_or_lower(
 
     assert len(graded) == 13
     assert all(g <= MAX_GRADE for g, _ in graded), "\n".join(f"{g:5.1f} {m}" for g, m in graded)
+
+
+def test_minutes_of_a_database_the_user_may_not_read_is_one_sentence(tmp_path: Path) -> None:
+    asyncio.run(make_store(tmp_path / "scorebot.db"))
+    (tmp_path / "scorebot.db").chmod(0o000)
+    command = 'umask 022 && exec setpriv --reuid=nobody --regid=nogroup --clear-groups "$0" "$@"'
+    if os.geteuid() != 0:
+        pytest.skip("needs root to start the command as another user")
+    tmp_path.chmod(0o755)
+
+    done = subprocess.run(
+        ["sh", "-c", command, sys.executable, "-m", "scorebot", "minutes", "--database",
+         str(tmp_path / "scorebot.db"), "--list"],
+        env=_environment(None, {}), capture_output=True, text=True, timeout=HANG_GUARD,
+        check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 1
+    assert one_sentence(done.stderr) == f"You may not read {tmp_path / 'scorebot.db'}."
