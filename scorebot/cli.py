@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from scorebot.config import Config, ConfigError, load_config, write_example
+from scorebot.program import command, program
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ EXIT_CONFIG = 2
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="scorebot",
+        prog=program(),
         description="A Matrix bot that keeps a Modified Progressive Stack and Oops/Ouch "
         "for meetings, in encrypted rooms.",
     )
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="run the local demo",
         description="Start a throwaway homeserver with the bot and some simulated members, "
-        "to try scorebot out. Options after `demo` go to the demo (see `scorebot demo -h`).",
+        f"to try scorebot out. Options after `demo` go to the demo (see `{command('demo -h')}`).",
         add_help=False,
     )
 
@@ -129,9 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
                 return run_listen(args) if args.command == "listen" else run_models(args)
     except ConfigError as error:
-        print(f"scorebot: {error}", file=sys.stderr)
+        _say_error(error)
         return EXIT_CONFIG
     return 1
+
+
+def _say_error(error: object) -> None:
+    """One plain sentence on stderr, after the command's name as the user typed it."""
+    print(f"{program()}: {error}", file=sys.stderr)
 
 
 def _set_up_logging(verbose: bool) -> None:
@@ -144,21 +150,30 @@ def _set_up_logging(verbose: bool) -> None:
     logging.getLogger("scorebot").setLevel(logging.DEBUG if verbose else logging.INFO)
     for library in ("aiosqlite", "nio", "peewee"):
         logging.getLogger(library).setLevel(logging.WARNING)
+    # scorebot says it plainly instead: address, reason, next try.
+    from scorebot.matrix.reachability import quiet_nio_retry_note
+
+    logging.getLogger("nio.client.async_client").addFilter(quiet_nio_retry_note)
 
 
 def _init(path: str) -> int:
     try:
         written = write_example(path)
-    except FileExistsError:
-        print(f"scorebot: {path} already exists; not overwriting it.", file=sys.stderr)
+    except ConfigError as error:
+        _say_error(error)
         return 1
-    print(f"Wrote an example config to {written}. Edit it, then run: scorebot run --config {path}")
+    print(
+        f"Wrote an example config to {written} (only you can read it). "
+        f"Edit it, then run: {command(f'run --config {path}')}"
+    )
     return 0
 
 
 def _run(config: Config) -> int:
     from scorebot.matrix.run import run_bot
     from scorebot.matrix.session import SessionError
+    from scorebot.store.sqlite import SchemaTooNewError
+    from scorebot.store.sqlite_file import NotScorebotDatabaseError
 
     async def main() -> None:
         task = asyncio.current_task()
@@ -170,8 +185,11 @@ def _run(config: Config) -> int:
 
     try:
         asyncio.run(main())
-    except SessionError as error:
-        print(f"scorebot: {error}", file=sys.stderr)
+    except (SessionError, NotScorebotDatabaseError, SchemaTooNewError) as error:
+        _say_error(error)
+        return 1
+    except PermissionError as error:
+        _say_error(f"You may not change {error.filename}. Run scorebot as the user who owns it.")
         return 1
     except (KeyboardInterrupt, asyncio.CancelledError):
         log.info("stopped")
@@ -179,10 +197,12 @@ def _run(config: Config) -> int:
 
 
 def _check(config: Config) -> int:
-    from scorebot.matrix.check import CheckLine, run_checks
+    from scorebot.matrix.check import run_checks
+    from scorebot.matrix.check_storage import CheckLine
 
     def say(line: CheckLine) -> None:
-        print(f"{'    ' if line.note else 'ok  ' if line.ok else 'FAIL'} {line.text}")
+        mark = "    " if line.note else "WARN" if line.warn else "ok  " if line.ok else "FAIL"
+        print(f"{mark} {line.text}")
 
     return 0 if asyncio.run(run_checks(config, say)) else 1
 
@@ -193,7 +213,7 @@ def _reset_identity(config: Config, *, confirmed: bool) -> int:
 
     if not confirmed:
         if not sys.stdin.isatty():
-            print("scorebot: add --yes to replace the bot's identity.", file=sys.stderr)
+            _say_error("add --yes to replace the bot's identity.")
             return 1
         print(
             f"This replaces the cross-signing identity of {config.matrix.user_id}. Members' "
@@ -223,44 +243,58 @@ def _reset_identity(config: Config, *, confirmed: bool) -> int:
     try:
         return asyncio.run(replace())
     except SessionError as error:
-        print(f"scorebot: {error}", file=sys.stderr)
+        _say_error(error)
         return 1
 
 
 async def minutes(args: argparse.Namespace, out: TextIO) -> int:
-    """`scorebot minutes`, as a coroutine (tests and a running loop can await it)."""
+    """`scorebot minutes`, as a coroutine (tests and a running loop can await it).
+
+    It opens the database read-only: it creates, migrates and changes nothing."""
     from scorebot.core.minutes import to_json, to_markdown
-    from scorebot.store.sqlite import SqliteStore
+    from scorebot.store.sqlite import SchemaTooNewError, SqliteStore
+    from scorebot.store.sqlite_file import NotScorebotDatabaseError
 
     if args.database is not None:
         database = Path(args.database)
     else:
         database = load_config(args.config or DEFAULT_CONFIG).storage.database
-    if not database.exists():
-        print(f"scorebot: there is no database at {database}.", file=sys.stderr)
+    try:
+        store = await SqliteStore.open(database, read_only=True)
+    except FileNotFoundError:
+        _say_error(f"There is no database at {database}.")
         return 1
-    store = await SqliteStore.open(database)
+    except (NotScorebotDatabaseError, SchemaTooNewError) as error:
+        _say_error(error)
+        return 1
+    except PermissionError as error:
+        _say_error(f"You may not read {error.filename or database}.")
+        return 1
     try:
         meetings = await store.meetings(args.room)
+        where = f"{database}" + (f" for room {args.room}" if args.room else "")
+        if not meetings:
+            if args.list:
+                print(f"There are no meetings in {where} yet.", file=out)
+                return 0
+            _say_error(f"There are no meetings in {where} yet.")
+            return 1
         if args.list:
+            print("room\tmeeting\tstate\ttitle", file=out)
             for info in meetings:
                 ended = "ended" if info.ended_at is not None else "running"
                 print(f"{info.room}\t{info.number}\t{ended}\t{info.title}", file=out)
             return 0
         rooms = sorted({info.room for info in meetings})
-        if not meetings:
-            print("scorebot: no meetings found.", file=sys.stderr)
-            return 1
         if len(rooms) > 1:
-            print(
-                f"scorebot: the database has {len(rooms)} rooms; choose one with --room "
-                "(see --list).",
-                file=sys.stderr,
+            _say_error(
+                f"The database has {len(rooms)} rooms. Choose one with --room "
+                f"(see `{command(f'minutes {_source(args)} --list')}`)."
             )
             return 1
         wanted = [m for m in meetings if args.meeting is None or m.number == args.meeting]
         if not wanted:
-            print(f"scorebot: there is no meeting {args.meeting} in {rooms[0]}.", file=sys.stderr)
+            _say_error(f"There is no meeting {args.meeting} in {rooms[0]}.")
             return 1
         info = max(wanted, key=lambda m: m.number)
         records = await store.minutes(info.room, info.number)
@@ -271,13 +305,20 @@ async def minutes(args: argparse.Namespace, out: TextIO) -> int:
         await store.close()
 
 
+def _source(args: argparse.Namespace) -> str:
+    """The option that named the database, to repeat it in a suggested command."""
+    if args.database is not None:
+        return f"--database {args.database}"
+    return f"--config {args.config or DEFAULT_CONFIG}"
+
+
 def _demo(argv: Sequence[str]) -> int:
     try:
         demo = importlib.import_module("scorebot.demo.run")
     except ModuleNotFoundError as error:
         if error.name != "scorebot.demo.run":
             raise
-        print("scorebot: the demo is not part of this version yet.", file=sys.stderr)
+        _say_error("the demo is not part of this version yet.")
         return 1
     result = demo.main(list(argv))
     return int(result or 0)

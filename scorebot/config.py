@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scorebot.core.model import Scope, Settings
+from scorebot.program import command
 
 PASSWORD_ENV = "SCOREBOT_PASSWORD"
 PICKLE_KEY_ENV = "SCOREBOT_PICKLE_KEY"
@@ -135,7 +136,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(
-            f"The config file {path} does not exist; create one with `scorebot init {path}`."
+            f"The config file {path} does not exist; create one with `{command(f'init {path}')}`."
         ) from None
     except OSError as error:
         raise ConfigError(f"The config file {path} cannot be read: {error.strerror}.") from None
@@ -326,6 +327,7 @@ def _number(table: Mapping[str, Any], where: str, key: str, default: float) -> f
 EXAMPLE = """\
 # scorebot configuration. Secrets can stay out of this file: set SCOREBOT_PASSWORD
 # (and optionally SCOREBOT_PICKLE_KEY, SCOREBOT_RECOVERY_KEY) in the environment instead.
+# `scorebot init` made this file readable by you only; keep it so if it holds a password.
 
 [matrix]
 homeserver = "https://matrix.example.org"
@@ -366,8 +368,22 @@ significant_seconds = 180  # after this many seconds of speaking, likewise
 
 
 def write_example(path: str | Path) -> Path:
-    """Write the commented example config; refuses to overwrite (FileExistsError)."""
+    """Write the commented example config, readable by its owner only (it will hold a
+    password); raises ConfigError with one plain sentence and writes nothing if it cannot."""
     path = Path(path)
-    with path.open("x", encoding="utf-8") as file:
+    try:
+        # O_EXCL: never overwrite; 0600 from the start, so the file is never readable by others.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ConfigError(f"{path} already exists, so I left it as it is.") from None
+    except FileNotFoundError:
+        raise ConfigError(
+            f"The folder {path.parent} does not exist. Make it first, or pick another place."
+        ) from None
+    except PermissionError:
+        raise ConfigError(f"You may not write to the folder {path.parent}.") from None
+    except OSError as error:
+        raise ConfigError(f"I cannot write {path} ({error.strerror}).") from None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         file.write(EXAMPLE)
     return path

@@ -132,7 +132,7 @@ def test_the_example_config_loads_and_is_never_overwritten(tmp_path: Path) -> No
     path = write_example(tmp_path / "scorebot.toml")
 
     assert load_config(path, environ={}).matrix.user_id == "@scorebot:example.org"
-    with pytest.raises(FileExistsError):
+    with pytest.raises(ConfigError, match="already exists, so I left it as it is"):
         write_example(path)
     assert path.read_text() == EXAMPLE
 
@@ -150,5 +150,7 @@ def test_cli_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFix
     path = str(tmp_path / "scorebot.toml")
 
     assert main(["init", path]) == 0
+    Path(path).write_text("# mine\n")
     assert main(["init", path]) == 1
-    assert "not overwriting" in capsys.readouterr().err
+    assert "already exists, so I left it as it is" in capsys.readouterr().err
+    assert Path(path).read_text() == "# mine\n"

@@ -11,7 +11,8 @@ import pytest
 from scorebot.cli import build_parser, minutes
 from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import Member, Message, Reaction
-from scorebot.matrix.check import CheckLine, run_checks
+from scorebot.matrix.check import run_checks
+from scorebot.matrix.check_storage import CheckLine
 from tests.conftest import MakeMember
 from tests.test_matrix_helpers import (
     bot_messages,
@@ -245,9 +246,11 @@ async def test_invites_from_strangers_are_declined_and_check_reports_the_setup(
         ok = await run_checks(bot.config, lines.append)
 
     assert ok, lines
-    assert [line.ok for line in lines] == [True] * 7
-    assert lines[3].text.startswith("device signed by the bot's own identity: yes")
-    assert [line.note for line in lines] == [False] * 4 + [True, True, False]
+    assert [line.ok for line in lines] == [True] * 9
+    assert lines[0].text.startswith(f"enough free space in {bot.config.storage.data_dir}")
+    assert lines[1].text == f"the database {bot.config.storage.database} can be saved to: yes"
+    assert lines[5].text.startswith("device signed by the bot's own identity: yes")
+    assert [line.note for line in lines] == [False] * 6 + [True, True, False]
     assert lines[-1].text.startswith("rooms joined: 0")
 
 

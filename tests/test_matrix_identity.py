@@ -18,7 +18,8 @@ from scorebot.cli import main
 from scorebot.config import Config, load_config
 from scorebot.demo.homeserver import Homeserver
 from scorebot.matrix import homeserver_api, recovery_key, secret_storage
-from scorebot.matrix.check import CheckLine, run_checks
+from scorebot.matrix.check import run_checks
+from scorebot.matrix.check_storage import CheckLine
 from scorebot.matrix.cross_signing import (
     CrossSigningSeeds,
     device_signed_by_owner,

@@ -28,6 +28,7 @@ from scorebot.demo.member import Member
 from scorebot.demo.script import SCRIPT, STEP_WAIT, DemoError, Player, Stage
 from scorebot.matrix.cross_signing import fingerprint
 from scorebot.matrix.run import run_bot
+from scorebot.program import command
 from scorebot.store.sqlite import SqliteStore
 
 logger = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; `argv` holds only the demo's own options (none: the scripted meeting)."""
     parser = argparse.ArgumentParser(
-        prog="scorebot demo",
+        prog=command("demo"),
         description="Start a throwaway homeserver on 127.0.0.1 with the bot and some "
         "simulated members, play a short meeting and print what the members saw.",
     )
@@ -112,7 +113,10 @@ def run(interactive: bool = False, keep: bool = False, *, verbose: bool = False)
     try:
         return asyncio.run(run_demo(options))
     except (KeyboardInterrupt, asyncio.CancelledError):
-        print("\nscorebot demo: interrupted; stopped the bot and the homeserver.", file=sys.stderr)
+        print(
+            f"\n{command('demo')}: interrupted; stopped the bot and the homeserver.",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     finally:
         # Here, outside the event loop, so that even a second Ctrl-C still removes it.
@@ -142,7 +146,7 @@ async def run_demo(options: DemoOptions) -> int:
     try:
         await _demo(options, _say)
     except DemoError as error:
-        print(f"scorebot demo: {error}", file=sys.stderr)
+        print(f"{command('demo')}: {error}", file=sys.stderr)
         return EXIT_FAILED
     return 0
 

@@ -4,30 +4,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import nio  # type: ignore[import-untyped, unused-ignore]
 
 from scorebot.config import Config
+from scorebot.matrix.check_storage import CheckLine, storage_lines
 from scorebot.matrix.cross_signing import fingerprint
 from scorebot.matrix.homeserver_api import HomeserverError
 from scorebot.matrix.identity import IdentityStatus, identity_status
+from scorebot.matrix.reachability import why_unreachable
 from scorebot.matrix.session import SessionError, open_session
+from scorebot.program import command
 
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT = 10.0
 """seconds for the reachability probe (nio itself would retry forever)"""
-
-
-@dataclass(frozen=True, slots=True)
-class CheckLine:
-    ok: bool
-    text: str
-    note: bool = False
-    """advice rather than a check"""
 
 
 VERIFY_FROM_ELEMENT = (
@@ -40,17 +34,29 @@ VERIFY_FROM_ELEMENT = (
 
 async def run_checks(config: Config, say: Callable[[CheckLine], None]) -> bool:
     """Report one line per check; True when all passed."""
-    url = f"{config.matrix.homeserver}/_matrix/client/versions"
+    disk = storage_lines(config.storage.data_dir, config.storage.database)
+    for line in disk:
+        say(line)
+    if not await _reachable(config.matrix.homeserver, say):
+        return False
+    return all(line.ok for line in disk) and await _matrix_checks(config, say)
+
+
+async def _reachable(homeserver: str, say: Callable[[CheckLine], None]) -> bool:
+    url = f"{homeserver}/_matrix/client/versions"
     try:
         timeout = aiohttp.ClientTimeout(total=PROBE_TIMEOUT)
         async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as reply:
             reachable = reply.status == 200
-            detail = f"HTTP {reply.status}"
+            detail = "yes" if reachable else f"no, it says error {reply.status}"
     except (aiohttp.ClientError, TimeoutError) as error:
-        reachable, detail = False, str(error) or type(error).__name__
-    say(CheckLine(reachable, f"homeserver {config.matrix.homeserver} reachable: {detail}"))
-    if not reachable:
-        return False
+        reason = why_unreachable(error)
+        reachable, detail = False, f"no. {reason[0].upper()}{reason[1:]}."
+    say(CheckLine(reachable, f"the homeserver at {homeserver} answers: {detail}"))
+    return reachable
+
+
+async def _matrix_checks(config: Config, say: Callable[[CheckLine], None]) -> bool:
     try:
         client = await open_session(config)
     except SessionError as error:
@@ -92,19 +98,19 @@ def _identity_text(status: IdentityStatus, config: Config) -> str:
     if status.master_key is None:
         return (
             "device signed by the bot's own identity: no; the account has no cross-signing "
-            "identity yet (`scorebot run` creates one on its first start), so Element users "
+            f"identity yet (`{command('run')}` creates one on its first start), so Element users "
             "cannot read the bot"
         )
     shown = f"(identity fingerprint {fingerprint(status.master_key)})"
     if status.device_signed:
         return f"device signed by the bot's own identity: yes {shown}"
     if status.keys_here:
-        return f"device signed by the bot's own identity: no {shown}; `scorebot run` signs it"
+        return f"device signed by the bot's own identity: no {shown}; `{command('run')}` signs it"
     return (
         f"device signed by the bot's own identity: no {shown}, and {config.storage.data_dir} "
         "does not hold the identity's keys: give the recovery key (matrix.recovery_key_file "
-        "or SCOREBOT_RECOVERY_KEY) for `scorebot run` to recover them, or replace the "
-        "identity with `scorebot reset-identity`"
+        f"or SCOREBOT_RECOVERY_KEY) for `{command('run')}` to recover them, or replace the "
+        f"identity with `{command('reset-identity')}`"
     )
 
 

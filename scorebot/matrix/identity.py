@@ -57,6 +57,7 @@ from scorebot.matrix.identity_files import (
 from scorebot.matrix.secret_storage import SecretStorageError
 from scorebot.matrix.session import SessionError
 from scorebot.matrix.signed_json import signing_payload, with_signature
+from scorebot.program import command
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +250,7 @@ async def _recover(client: Any, config: Config, published: PublishedIdentity) ->
     """The published identity's private keys, from secret storage with the recovery key."""
     user = str(client.user_id)
     shown = fingerprint(published.master or "")
+    reset = command("reset-identity")
     given = given_recovery_key(config, data_folder_first=False)
     if given is None:
         raise IdentityError(
@@ -256,7 +258,7 @@ async def _recover(client: Any, config: Config, published: PublishedIdentity) ->
             f"but {config.storage.data_dir} does not hold its keys (the folder is new or was "
             "lost). Either give the recovery key the bot wrote on its first start "
             f"(matrix.recovery_key_file, or SCOREBOT_RECOVERY_KEY) so it comes back as the "
-            "same identity, or run `scorebot reset-identity` to replace the identity "
+            f"same identity, or run `{reset}` to replace the identity "
             "(members will then see that the bot's identity changed)."
         )
     try:
@@ -264,24 +266,24 @@ async def _recover(client: Any, config: Config, published: PublishedIdentity) ->
     except NoSecretStorage:
         raise IdentityError(
             f"The account {user} has no secret storage to recover its identity from; "
-            "run `scorebot reset-identity` to replace the identity."
+            f"run `{reset}` to replace the identity."
         ) from None
     except WrongKey:
         raise IdentityError(
             f"The recovery key from {given.source} does not open {user}'s secret storage (it "
             "belongs to another account, or the identity was replaced since). Give the "
-            "right recovery key, or run `scorebot reset-identity`."
+            f"right recovery key, or run `{reset}`."
         ) from None
     except MissingSecret as missing:
         raise IdentityError(
             f"{user}'s secret storage has no {missing} key under the recovery key; "
-            "run `scorebot reset-identity` to replace the identity."
+            f"run `{reset}` to replace the identity."
         ) from None
     seeds = CrossSigningSeeds.from_secrets(texts)
     if seeds.public().master != published.master:
         raise IdentityError(
             f"{user}'s secret storage holds keys of another identity than the one the "
-            f"homeserver publishes (fingerprint {shown}); run `scorebot reset-identity`."
+            f"homeserver publishes (fingerprint {shown}); run `{reset}`."
         )
     write_local_keys(config.storage.cross_signing_keys, LocalKeys(user, seeds, True))
     log.info("recovered the bot's cross-signing keys from secret storage (%s)", given.source)

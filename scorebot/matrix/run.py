@@ -13,7 +13,7 @@ from scorebot.matrix.identity import ensure_identity
 from scorebot.matrix.items import Item
 from scorebot.matrix.memory import AdapterMemory
 from scorebot.matrix.outbox import COALESCE_WINDOW, MatrixOutbox
-from scorebot.matrix.session import open_session
+from scorebot.matrix.session import make_data_folder, open_session, require_login_means
 from scorebot.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,9 @@ async def run_bot(
     window: float = COALESCE_WINDOW,
 ) -> None:
     """Run until cancelled (or until a part fails, which ends the whole bot)."""
-    config.storage.data_dir.mkdir(parents=True, exist_ok=True)
-    config.storage.database.parent.mkdir(parents=True, exist_ok=True)
+    # Before anything exists on disk: a first start with no password would leave it behind.
+    require_login_means(config)
+    make_data_folder(config)
     store = await SqliteStore.open(config.storage.database)
     client: Any = None
     bot: MatrixBot | None = None

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import secrets
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 import nio  # type: ignore[import-untyped, unused-ignore]
 
 from scorebot.config import Config
+from scorebot.matrix.reachability import ReportingClient
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +61,38 @@ def read_credentials(path: Path) -> Credentials | None:
         raise SessionError(f"The credentials file {path} is incomplete.") from None
 
 
+def make_private_folder(path: Path) -> None:
+    """Create a folder (and its parents) only its owner can enter, whatever the umask."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def make_data_folder(config: Config) -> None:
+    """The data folder holds the login, the keys and who has priority: owner only. One
+    that others can enter is made private again (an older scorebot made it 0755)."""
+    folder = config.storage.data_dir
+    make_private_folder(folder)
+    if stat.S_IMODE(folder.stat().st_mode) & 0o077:
+        folder.chmod(0o700)
+        log.warning("%s could be read by other users; now only its owner can", folder)
+    make_private_folder(config.storage.database.parent)
+
+
+def require_login_means(config: Config) -> None:
+    """Refuse, before anything is created, when there is neither a saved login nor a password."""
+    if not config.matrix.password and not config.storage.credentials.exists():
+        raise _no_login_means()
+
+
+def _no_login_means() -> SessionError:
+    return SessionError(
+        "There is no saved login yet and no password. For the first start, set "
+        "matrix.password or matrix.password_file in the config, or SCOREBOT_PASSWORD."
+    )
+
+
 def write_private(path: Path, text: str) -> None:
     """Write a secret file atomically with mode 0600: a crash leaves the old or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(path.parent)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         os.fchmod(descriptor, 0o600)
@@ -102,7 +133,7 @@ def pickle_key(config: Config) -> str:
 
 def new_client(config: Config) -> Any:
     """An AsyncClient with a persistent crypto store; not yet logged in."""
-    config.storage.crypto_dir.mkdir(parents=True, exist_ok=True)
+    make_private_folder(config.storage.crypto_dir)
     client_config = nio.AsyncClientConfig(
         encryption_enabled=True,
         # We keep our own sync position, saved only after the signals before it committed.
@@ -110,7 +141,7 @@ def new_client(config: Config) -> Any:
         pickle_key=pickle_key(config),
         request_timeout=REQUEST_TIMEOUT,
     )
-    return nio.AsyncClient(
+    return ReportingClient(
         config.matrix.homeserver,
         config.matrix.user_id,
         store_path=str(config.storage.crypto_dir),
@@ -123,6 +154,7 @@ async def open_session(config: Config) -> Any:
 
     Raises SessionError with a plain sentence if that is not possible.
     """
+    require_login_means(config)
     client = new_client(config)
     try:
         await _log_in(client, config)
@@ -159,10 +191,7 @@ async def _log_in(client: Any, config: Config) -> None:
             )
         raise SessionError(f"The homeserver did not confirm the stored login: {response}.")
     if not config.matrix.password:
-        raise SessionError(
-            "There is no stored login yet and no password: set matrix.password, "
-            "matrix.password_file or SCOREBOT_PASSWORD for the first start."
-        )
+        raise _no_login_means()
     response = await client.login(config.matrix.password, device_name=config.matrix.device_name)
     if not isinstance(response, nio.LoginResponse):
         raise SessionError(f"Logging in as {config.matrix.user_id} failed: {response.message}.")

@@ -16,6 +16,14 @@ from scorebot.core.minutes import Record
 from scorebot.core.model import Meeting
 from scorebot.store.codec import decode_meeting, decode_record, encode_meeting, encode_record
 from scorebot.store.protocol import MeetingInfo, ended_at
+from scorebot.store.sqlite_file import (
+    APPLICATION_ID,
+    FileKind,
+    inspect,
+    prepare,
+    read_only_uri,
+    table_names,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +72,8 @@ class SchemaTooNewError(RuntimeError):
 
     def __init__(self, path: str, found: int, known: int) -> None:
         super().__init__(
-            f"database {path} has schema version {found}, but this scorebot knows only "
-            f"versions up to {known}: run a newer scorebot, or restore a backup made "
-            "before the upgrade"
+            f"A newer scorebot made {path}. It is at version {found}, and this one knows up "
+            f"to {known}. Run the newer one, or use a copy from before you updated."
         )
         self.found = found
         self.known = known
@@ -82,13 +89,34 @@ class SqliteStore:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path) -> SqliteStore:
-        """Open (or create) the file and bring its schema up to date."""
-        # isolation_level=None: sqlite3 opens no implicit transactions; we say BEGIN ourselves.
-        db = await aiosqlite.connect(path, isolation_level=None)
+    async def open(cls, path: str | Path, *, read_only: bool = False) -> SqliteStore:
+        """Open (or create, 0600) the file and bring its schema up to date.
+
+        Raises NotScorebotDatabaseError, changing nothing, for a file that is not scorebot's.
+        `read_only` creates, migrates and changes nothing: for exporting minutes."""
+        path = Path(path)
+        ours = table_names(MIGRATIONS)
+        if read_only:
+            kind = await asyncio.to_thread(inspect, path, ours)
+            if kind is FileKind.MISSING:
+                raise FileNotFoundError(path)
+            # An empty file reads as a new database with no meetings.
+            target = ":memory:" if kind is FileKind.EMPTY else read_only_uri(path)
+            db = await aiosqlite.connect(target, isolation_level=None, uri=True)
+        else:
+            prepared = await asyncio.to_thread(prepare, path, ours)
+            for each in prepared.tightened:
+                log.warning("%s could be read by other users; now only its owner can", each)
+            db = await aiosqlite.connect(path, isolation_level=None)
         try:
-            await _configure(db, str(path))
-            await _migrate(db, str(path))
+            if not read_only:
+                await _configure(db, str(path))
+                await _migrate(db, str(path))
+            elif kind is FileKind.EMPTY:
+                await _empty_schema(db)
+            else:
+                await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                await _check_version(db, str(path))
         except BaseException:
             await db.close()
             raise
@@ -244,6 +272,10 @@ async def _transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
 
 async def _configure(db: aiosqlite.Connection, path: str) -> None:
     await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # Before WAL, so a new file carries the mark in its own header from the start.
+    rows = list(await db.execute_fetchall("PRAGMA application_id"))
+    if rows[0][0] != APPLICATION_ID:
+        await db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     rows = list(await db.execute_fetchall("PRAGMA journal_mode = WAL"))
     if str(rows[0][0]).lower() != "wal":
         log.warning("database %s is not in WAL mode (%s)", path, rows[0][0])
@@ -252,6 +284,20 @@ async def _configure(db: aiosqlite.Connection, path: str) -> None:
     await db.execute("PRAGMA foreign_keys = ON")
     # Overwrite deleted content with zeros: superseded meeting states hold private priority.
     await db.execute("PRAGMA secure_delete = ON")
+
+
+async def _empty_schema(db: aiosqlite.Connection) -> None:
+    """The latest tables, in memory and empty: what an empty file reads as."""
+    for step in MIGRATIONS:
+        for statement in step:
+            await db.execute(statement)
+
+
+async def _check_version(db: aiosqlite.Connection, path: str) -> None:
+    """Read-only: refuse a file from a newer scorebot; an older one reads as it is."""
+    found = await _version(db)
+    if found > len(MIGRATIONS):
+        raise SchemaTooNewError(path, found, len(MIGRATIONS))
 
 
 async def _version(db: aiosqlite.Connection) -> int:
