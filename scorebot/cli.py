@@ -88,12 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
     # The speech listener's own commands live in speech/cli.py; these only delegate.
     from speech.cli import add_listen_arguments, add_models_arguments
 
-    add_listen_arguments(
-        commands.add_parser(
-            "listen",
-            help="hear spoken cues",
-            description="Listen to the microphone (or a recording) for spoken cues.",
-        )
+    listen = commands.add_parser(
+        "listen",
+        help="hear spoken cues",
+        description="Listen to the microphone (or a recording) for spoken cues. With "
+        "--config, post each cue into the meeting room as the room microphone account.",
+    )
+    add_listen_arguments(listen)
+    listen.add_argument(
+        "--config",
+        help="a room microphone config ([matrix] account, [speech] room): post cues there",
     )
     add_models_arguments(
         commands.add_parser(
@@ -124,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(minutes(args, sys.stdout))
             case "demo":
                 return _demo(rest)
+            case "listen" if args.config:
+                return _listen_in_room(load_config(args.config), args.file)
             case "listen" | "models":
                 from speech.cli import run_listen, run_models
 
@@ -175,6 +181,23 @@ def _run(config: Config) -> int:
         return 1
     except (KeyboardInterrupt, asyncio.CancelledError):
         log.info("stopped")
+    return 0
+
+
+def _listen_in_room(config: Config, recording: Path | None) -> int:
+    from scorebot.matrix.session import SessionError
+    from scorebot.voice.room_microphone import post_heard_cues
+    from speech.errors import SpeechError
+    from speech.vocabulary import VocabularyError
+
+    try:
+        posted = asyncio.run(post_heard_cues(config, sys.stdout, sys.stderr, recording=recording))
+    except (SessionError, SpeechError, VocabularyError) as error:
+        print(f"scorebot: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    log.info("posted %s cues", posted)
     return 0
 
 

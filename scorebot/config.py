@@ -269,7 +269,8 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, environ: Mapping[str, 
     )
 
 
-_ROOM = re.compile(r"^[!#][^:\s]+:[^\s]+$")
+_ROOM = re.compile(r"^(![^\s]+|#[^:\s]+:[^\s]+)$")
+"""a room id (from room version 12 on it has no server part) or a room address"""
 
 
 def _speech(data: Mapping[str, Any], base_dir: Path) -> SpeechConfig | None:
