@@ -165,6 +165,8 @@ def _init(path: str) -> int:
 def _run(config: Config) -> int:
     from scorebot.matrix.run import run_bot
     from scorebot.matrix.session import SessionError
+    from speech.errors import SpeechError
+    from speech.vocabulary import VocabularyError
 
     async def main() -> None:
         task = asyncio.current_task()
@@ -176,7 +178,7 @@ def _run(config: Config) -> int:
 
     try:
         asyncio.run(main())
-    except SessionError as error:
+    except (SessionError, SpeechError, VocabularyError) as error:
         print(f"scorebot: {error}", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, asyncio.CancelledError):

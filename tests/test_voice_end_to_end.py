@@ -158,3 +158,33 @@ async def test_an_untrusted_account_posting_a_signal_changes_nothing(
     assert "in the room" not in status.body
     assert "in order (1 person)" in status.body
     assert not [r for r in alice.records if isinstance(r, Message) and r.in_reply_to == forged_id]
+
+
+async def test_the_bot_listening_on_its_own_computer_puts_the_right_people_on_the_stack(
+    homeserver: Homeserver, make_member: MakeMember, tmp_path: Path, recording: Path
+) -> None:
+    bot_id = await register_bot(homeserver)
+    folder = tmp_path / "bot"
+    async with running_bot(write_bot_config(homeserver, bot_id, folder)):
+        alice = await make_member("alice")
+        minsu = await make_member("minsu")
+        await minsu.set_display_name(NAME)
+        room = await meeting_room(alice, bot_id, minsu)
+    speech = (
+        f'\n[speech]\nroom = "{room}"\nlanguage = "ko"\nnames = ["{NAME}"]\nfile = "{recording}"\n'
+    )
+    (folder / "scorebot.toml").unlink()
+    async with running_bot(write_bot_config(homeserver, bot_id, folder, extra=speech)):
+        await alice.wait_message(
+            lambda m: m.sender == bot_id and "in the room 1, you are on the stack" in m.body,
+            timeout=REPLY_WAIT,
+        )
+        status = await say(alice, room, "status", bot_id)
+
+    assert answers(alice, bot_id) == {
+        f"put {NAME} on the stack": 1,
+        "in the room 1, you are on the stack": 1,
+    }
+    assert status.body.index(NAME) < status.body.index("in the room 1")
+    put_on = [r for r in alice.records if isinstance(r, Message) and f"put {NAME} on" in r.body]
+    assert minsu.user_id in put_on[0].mentions  # the member, not a guest of the same name

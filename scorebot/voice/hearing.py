@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scorebot.config import SpeechConfig
+from scorebot.voice.cues import HeardCue
 from speech import models
 from speech.audio import AudioSource
 from speech.events import Cue
@@ -33,6 +34,10 @@ class Hearing:
     """the microphone (not a recording)"""
     where: str
     """the microphone's name or the recording's path, for the facilitator"""
+
+    def heard(self, cue: Cue) -> HeardCue:
+        """The cue as it travels on, with its key."""
+        return HeardCue(cue.cue, cue.name, self.key(cue), cue.start, cue.end, cue.confidence)
 
 
 def vocabulary_for(speech: SpeechConfig) -> Vocabulary:

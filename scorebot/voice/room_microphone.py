@@ -156,10 +156,7 @@ async def post_heard_cues(
                     meter.show(event)
                 if not isinstance(event, Cue):
                     continue
-                heard = HeardCue(
-                    event.cue, event.name, hearing.key(event), event.start, event.end,
-                    event.confidence,
-                )  # fmt: skip
+                heard = hearing.heard(event)
                 if heard.key in ledger:
                     log.info("cue %s was posted before; skipped", heard.key)
                     continue
