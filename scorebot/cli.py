@@ -188,7 +188,7 @@ def _run(config: Config) -> int:
 
 def _listen_in_room(config: Config, recording: Path | None) -> int:
     from scorebot.matrix.session import SessionError
-    from scorebot.voice.room_microphone import post_heard_cues
+    from scorebot.matrix.room_microphone import post_heard_cues
     from speech.errors import SpeechError
     from speech.vocabulary import VocabularyError
 

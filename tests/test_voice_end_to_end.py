@@ -12,7 +12,7 @@ from scorebot.config import load_config
 from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import Member, Message
 from scorebot.voice.cues import SIGNAL_FIELD, HeardCue, to_content
-from scorebot.voice.room_microphone import LEDGER_NAME, post_heard_cues
+from scorebot.matrix.room_microphone import LEDGER_NAME, post_heard_cues
 from speech import models
 from tests.conftest import MakeMember, fresh_localpart
 from tests.speech_voices import join, require_tools, speak
