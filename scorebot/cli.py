@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import logging
 import signal
@@ -129,7 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             case "demo":
                 return _demo(rest)
             case "listen" if args.config:
-                return _listen_in_room(load_config(args.config), args.file)
+                return _listen_in_room(
+                    _with_listen_options(load_config(args.config), args), args.file
+                )
             case "listen" | "models":
                 from speech.cli import run_listen, run_models
 
@@ -186,9 +189,21 @@ def _run(config: Config) -> int:
     return 0
 
 
+def _with_listen_options(config: Config, args: argparse.Namespace) -> Config:
+    """`--device` and `--model` on the command line win over the config's [speech]."""
+    if config.speech is None:
+        return config
+    speech = dataclasses.replace(
+        config.speech,
+        device=args.device or config.speech.device,
+        model=args.model or config.speech.model,
+    )
+    return dataclasses.replace(config, speech=speech)
+
+
 def _listen_in_room(config: Config, recording: Path | None) -> int:
-    from scorebot.matrix.session import SessionError
     from scorebot.matrix.room_microphone import post_heard_cues
+    from scorebot.matrix.session import SessionError
     from speech.errors import SpeechError
     from speech.vocabulary import VocabularyError
 

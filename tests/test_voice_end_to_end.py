@@ -11,8 +11,8 @@ import pytest
 from scorebot.config import load_config
 from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import Member, Message
-from scorebot.voice.cues import SIGNAL_FIELD, HeardCue, to_content
 from scorebot.matrix.room_microphone import LEDGER_NAME, post_heard_cues
+from scorebot.voice.cues import SIGNAL_FIELD, HeardCue, to_content
 from speech import models
 from tests.conftest import MakeMember, fresh_localpart
 from tests.speech_voices import join, require_tools, speak
@@ -119,6 +119,8 @@ async def test_cues_heard_in_the_room_reach_the_stack_once_even_when_heard_again
         )
         notices = [r for r in alice.records if isinstance(r, Message) and r.sender == mic_id]
         assert all(n.decrypted and n.msgtype == "m.notice" for n in notices)
+        seen = await alice.identity_of(mic_id)
+        assert seen.master_key is not None and list(seen.devices.values()) == [True]
 
         # The listener restarts and hears the same file: the ledger skips every cue.
         assert (await listen_once(mic_config, recording))[0] == 0

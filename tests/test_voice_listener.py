@@ -10,8 +10,8 @@ import pytest
 from scorebot.cli import main
 from scorebot.config import SpeechConfig
 from scorebot.core.model import Join, JoinRoom, Person, Signal, Source
-from scorebot.voice.hearing import file_keys, live_keys, prepare
 from scorebot.matrix.room_microphone import Ledger, transaction_id
+from scorebot.voice.hearing import file_keys, live_keys, prepare
 from scorebot.voice.source import IN_PROCESS_MICROPHONE, hear_into
 from speech import models
 from speech.events import Cue
