@@ -141,19 +141,23 @@ async def post_heard_cues(
     meter = Meter(err) if hearing.live and err.isatty() else None
     posted = 0
     try:
-        if hearing.live:
-            print(
-                f"Listening on {hearing.where}; cues go to {config.speech.room}. Audio stays on "
-                "this computer and is not stored. Ctrl-C stops.",
-                file=err,
-                flush=True,
-            )
+        announced = not hearing.live
         async with contextlib.aclosing(
-            listen(hearing.source, hearing.model, hearing.vocabulary, levels=meter is not None)
+            listen(hearing.source, hearing.model, hearing.vocabulary, levels=hearing.live)
         ) as events:
             async for event in events:
-                if isinstance(event, Level) and meter is not None:
-                    meter.show(event)
+                if isinstance(event, Level):
+                    if not announced:
+                        # Said once audio flows, so what is said from now on is heard.
+                        announced = True
+                        print(
+                            f"Listening on {hearing.where}; cues go to {config.speech.room}. "
+                            "Audio stays on this computer and is not stored. Ctrl-C stops.",
+                            file=err,
+                            flush=True,
+                        )
+                    if meter is not None:
+                        meter.show(event)
                 if not isinstance(event, Cue):
                     continue
                 heard = hearing.heard(event)
