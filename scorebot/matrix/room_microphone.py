@@ -22,7 +22,8 @@ from typing import Any, TextIO
 
 import nio  # type: ignore[import-untyped, unused-ignore]
 
-from scorebot.config import Config, ConfigError
+from scorebot.config import Config, ConfigError, ShareKeysWith, SpeechConfig
+from scorebot.matrix.device_trust import share_keys_by_policy
 from scorebot.matrix.identity import ensure_identity
 from scorebot.matrix.session import SessionError, open_session
 from scorebot.voice.cues import HeardCue, notice_body, to_content
@@ -39,6 +40,12 @@ _SYNC_FILTER = {"room": {"timeline": {"limit": 1}}}
 def transaction_id(key: str) -> str:
     """The same cue key always gives the same transaction id (the homeserver's dedupe)."""
     return "scorebot-voice-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def speech_section(config: Config) -> SpeechConfig:
+    if config.speech is None:
+        raise ConfigError("The config file needs a [speech] section with room = the meeting room.")
+    return config.speech
 
 
 class Ledger:
@@ -66,17 +73,14 @@ class Ledger:
 class RoomMicrophone:
     """The logged-in microphone account in its one meeting room."""
 
-    def __init__(self, client: Any, room_id: str) -> None:
+    def __init__(self, client: Any, room_id: str, share_keys_with: ShareKeysWith) -> None:
         self.client = client
         self.room_id = room_id
+        self.share_keys_with = share_keys_with
 
     @classmethod
     async def open(cls, config: Config) -> RoomMicrophone:
-        speech = config.speech
-        if speech is None:
-            raise ConfigError(
-                "The config file needs a [speech] section with room = the meeting room."
-            )
+        speech = speech_section(config)
         client = await open_session(config)
         try:
             await ensure_identity(client, config)
@@ -90,7 +94,7 @@ class RoomMicrophone:
         except BaseException:
             await client.close()
             raise
-        return cls(client, str(joined.room_id))
+        return cls(client, str(joined.room_id), config.bot.share_keys_with)
 
     async def post(self, heard: HeardCue) -> str:
         """Post one cue; the same key always ends in the same event."""
@@ -103,6 +107,7 @@ class RoomMicrophone:
         if client.should_query_keys:
             with contextlib.suppress(nio.LocalProtocolError):
                 await client.keys_query()
+        await share_keys_by_policy(client, self.room_id, self.share_keys_with)
         for _ in range(SEND_ATTEMPTS):
             response = await client.room_send(
                 self.room_id,
@@ -133,9 +138,8 @@ async def post_heard_cues(
     from speech.cli import Meter
     from speech.listener import listen
 
-    if config.speech is None:
-        raise ConfigError("The config file needs a [speech] section with room = the meeting room.")
-    hearing: Hearing = await asyncio.to_thread(prepare, config.speech, recording)
+    speech = speech_section(config)
+    hearing: Hearing = await asyncio.to_thread(prepare, speech, recording)
     ledger = Ledger(config.storage.data_dir / LEDGER_NAME)
     microphone = await RoomMicrophone.open(config)
     meter = Meter(err) if hearing.live and err.isatty() else None
@@ -151,7 +155,7 @@ async def post_heard_cues(
                         # Said once audio flows, so what is said from now on is heard.
                         announced = True
                         print(
-                            f"Listening on {hearing.where}; cues go to {config.speech.room}. "
+                            f"Listening on {hearing.where}; cues go to {speech.room}. "
                             "Audio stays on this computer and is not stored. Ctrl-C stops.",
                             file=err,
                             flush=True,
