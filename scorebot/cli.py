@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import logging
 import signal
@@ -89,12 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     # The speech listener's own commands live in speech/cli.py; these only delegate.
     from speech.cli import add_listen_arguments, add_models_arguments
 
-    add_listen_arguments(
-        commands.add_parser(
-            "listen",
-            help="hear spoken cues",
-            description="Listen to the microphone (or a recording) for spoken cues.",
-        )
+    listen = commands.add_parser(
+        "listen",
+        help="hear spoken cues",
+        description="Listen to the microphone (or a recording) for spoken cues. With "
+        "--config, post each cue into the meeting room as the room microphone account.",
+    )
+    add_listen_arguments(listen)
+    listen.add_argument(
+        "--config",
+        help="a room microphone config ([matrix] account, [speech] room): post cues there",
     )
     add_models_arguments(
         commands.add_parser(
@@ -125,6 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(minutes(args, sys.stdout))
             case "demo":
                 return _demo(rest)
+            case "listen" if args.config:
+                return _listen_in_room(
+                    _with_listen_options(load_config(args.config), args), args.file
+                )
             case "listen" | "models":
                 from speech.cli import run_listen, run_models
 
@@ -174,6 +183,8 @@ def _run(config: Config) -> int:
     from scorebot.matrix.session import SessionError
     from scorebot.store.sqlite import SchemaTooNewError
     from scorebot.store.sqlite_file import NotScorebotDatabaseError
+    from speech.errors import SpeechError
+    from speech.vocabulary import VocabularyError
 
     async def main() -> None:
         task = asyncio.current_task()
@@ -185,7 +196,13 @@ def _run(config: Config) -> int:
 
     try:
         asyncio.run(main())
-    except (SessionError, NotScorebotDatabaseError, SchemaTooNewError) as error:
+    except (
+        SessionError,
+        NotScorebotDatabaseError,
+        SchemaTooNewError,
+        SpeechError,
+        VocabularyError,
+    ) as error:
         _say_error(error)
         return 1
     except PermissionError as error:
@@ -193,6 +210,35 @@ def _run(config: Config) -> int:
         return 1
     except (KeyboardInterrupt, asyncio.CancelledError):
         log.info("stopped")
+    return 0
+
+
+def _with_listen_options(config: Config, args: argparse.Namespace) -> Config:
+    """`--device` and `--model` on the command line win over the config's [speech]."""
+    if config.speech is None:
+        return config
+    speech = dataclasses.replace(
+        config.speech,
+        device=args.device or config.speech.device,
+        model=args.model or config.speech.model,
+    )
+    return dataclasses.replace(config, speech=speech)
+
+
+def _listen_in_room(config: Config, recording: Path | None) -> int:
+    from scorebot.matrix.room_microphone import post_heard_cues
+    from scorebot.matrix.session import SessionError
+    from speech.errors import SpeechError
+    from speech.vocabulary import VocabularyError
+
+    try:
+        posted = asyncio.run(post_heard_cues(config, sys.stdout, sys.stderr, recording=recording))
+    except (SessionError, SpeechError, VocabularyError) as error:
+        _say_error(error)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    log.info("posted %s cues", posted)
     return 0
 
 

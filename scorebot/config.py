@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,8 @@ class BotConfig:
     facilitator_power_level: int = 50
     edit_stack_message: bool = True
     share_keys_with: ShareKeysWith = ShareKeysWith.ALL
+    trusted_microphones: tuple[str, ...] = ()
+    """room microphone accounts whose `org.scorebot.signal` notices count as spoken cues"""
 
     def may_invite(self, user_id: str) -> bool:
         server = ":" + user_id.partition(":")[2]
@@ -117,6 +119,25 @@ class MeetingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeechConfig:
+    """Listening in the room: which room the cues are for, and how to hear them."""
+
+    room: str
+    """the meeting room's id ("!abc:example.org") or alias ("#meeting:example.org")"""
+    language: str = "en"
+    model: Path | None = None
+    """a vosk model folder; None: the default for the language from models/"""
+    device: str | None = None
+    """a microphone by name or index; None: the system's default"""
+    names: tuple[str, ...] = ()
+    """in-room attendees whose names the listener listens for ("stack Maria")"""
+    extra_phrases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """cue name -> more phrases for it"""
+    file: Path | None = None
+    """a recording to listen to instead of the microphone (for trying the setup out)"""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     matrix: MatrixConfig
     storage: StorageConfig
@@ -124,6 +145,8 @@ class Config:
     meeting: MeetingConfig
     path: Path | None = None
     """the file this was read from"""
+    speech: SpeechConfig | None = None
+    """None: no [speech] section, so nothing listens"""
 
 
 # ---------------------------------------------------------------- reading
@@ -143,12 +166,12 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"The config file {path} is not valid TOML: {error}.") from None
     config = parse_config(data, path.parent.resolve(), os.environ if environ is None else environ)
-    return Config(config.matrix, config.storage, config.bot, config.meeting, path)
+    return replace(config, path=path)
 
 
 def parse_config(data: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]) -> Config:
     """Check already-parsed TOML; `base_dir` anchors relative paths."""
-    _only(data, "", {"matrix", "storage", "bot", "meeting"})
+    _only(data, "", {"matrix", "storage", "bot", "meeting", "speech"})
     matrix = _table(data, "matrix", required=True)
     storage = _table(data, "storage")
     bot = _table(data, "bot")
@@ -162,7 +185,13 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, environ: Mapping[str, 
     _only(
         bot,
         "bot",
-        {"allowed_inviters", "facilitator_power_level", "edit_stack_message", "share_keys_with"},
+        {
+            "allowed_inviters",
+            "facilitator_power_level",
+            "edit_stack_message",
+            "share_keys_with",
+            "trusted_microphones",
+        },
     )
     _only(
         meeting,
@@ -189,6 +218,13 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, environ: Mapping[str, 
             raise ConfigError(
                 "bot.allowed_inviters entries must be user ids like @alice:example.org or "
                 f"servers like :example.org, not {inviter!r}."
+            )
+    microphones = _strings(bot, "bot", "trusted_microphones")
+    for microphone in microphones:
+        if not _USER_ID.match(microphone):
+            raise ConfigError(
+                "bot.trusted_microphones entries must be user ids like @room-mic:example.org, "
+                f"not {microphone!r}."
             )
     scope_text = _string(meeting, "meeting", "spoken_scope", default="topic")
     if scope_text not in {"topic", "meeting"}:
@@ -221,6 +257,7 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, environ: Mapping[str, 
             facilitator_power_level=_integer(bot, "bot", "facilitator_power_level", 50),
             edit_stack_message=_boolean(bot, "bot", "edit_stack_message", True),
             share_keys_with=ShareKeysWith(share_text),
+            trusted_microphones=microphones,
         ),
         meeting=MeetingConfig(
             lanes=_boolean(meeting, "meeting", "lanes", True),
@@ -229,6 +266,57 @@ def parse_config(data: Mapping[str, Any], base_dir: Path, environ: Mapping[str, 
             significant_turns=_integer(meeting, "meeting", "significant_turns", 2, minimum=0),
             significant_seconds=_number(meeting, "meeting", "significant_seconds", 180),
         ),
+        speech=_speech(data, base_dir),
+    )
+
+
+_ROOM = re.compile(r"^(![^\s]+|#[^:\s]+:[^\s]+)$")
+"""a room id (from room version 12 on it has no server part) or a room address"""
+
+
+def _speech(data: Mapping[str, Any], base_dir: Path) -> SpeechConfig | None:
+    if "speech" not in data:
+        return None
+    from speech.vocabulary import CUES, languages
+
+    speech = _table(data, "speech")
+    _only(
+        speech,
+        "speech",
+        {"room", "language", "model", "device", "names", "extra_phrases", "file"},
+    )
+    room = _string(speech, "speech", "room", required=True)
+    if not _ROOM.match(room):
+        raise ConfigError(
+            "speech.room must be the meeting room's id like !abc:example.org or its address "
+            f"like #meeting:example.org, not {room!r}."
+        )
+    language = _string(speech, "speech", "language", default="en")
+    if language not in languages():
+        raise ConfigError(
+            f"speech.language must be one of {', '.join(languages())}, not {language!r}."
+        )
+    device = speech.get("device")
+    if device is not None and (isinstance(device, bool) or not isinstance(device, str | int)):
+        raise ConfigError(
+            f"speech.device must be a microphone name in quotes or its number, not {device!r}."
+        )
+    extra = _table(speech, "extra_phrases")
+    for cue in extra:
+        if cue not in CUES:
+            raise ConfigError(
+                f"speech.extra_phrases has no cue called {cue!r}; the cues are {', '.join(CUES)}."
+            )
+    model = _string(speech, "speech", "model", default="")
+    recording = _string(speech, "speech", "file", default="")
+    return SpeechConfig(
+        room=room,
+        language=language,
+        model=base_dir / model if model else None,
+        device=str(device) if device is not None and str(device).strip() else None,
+        names=tuple(name for name in _strings(speech, "speech", "names") if name),
+        extra_phrases={cue: _strings(extra, "speech.extra_phrases", cue) for cue in sorted(extra)},
+        file=base_dir / recording if recording else None,
     )
 
 
@@ -357,6 +445,9 @@ edit_stack_message = true
 # Whose devices get the keys to read the bot's messages: "all" devices in the room, or only
 # "cross-signed" ones (devices their owners verified, Element's own rule).
 share_keys_with = "all"
+# Room microphone accounts (see [speech] and `scorebot listen --config`): their notices
+# of cues heard in the room count as spoken cues. Nobody else's do.
+trusted_microphones = []   # e.g. ["@room-mic:example.org"]
 
 [meeting]
 lanes = true               # point of process, clarifying question, direct response, regular
@@ -364,6 +455,19 @@ time_check_seconds = 0     # wrap-up reminder after this many seconds of one tur
 spoken_scope = "topic"     # "has already spoken" counts per "topic" or per "meeting"
 significant_turns = 2      # after this many turns, private priority no longer lifts
 significant_seconds = 180  # after this many seconds of speaking, likewise
+
+# Listening in the room (optional). With this section, `scorebot run` also listens to this
+# computer's microphone for spoken cues; in a separate config for a room microphone
+# account, `scorebot listen --config FILE` posts the cues it hears into the room instead.
+# Audio stays on this computer and is never stored: only the cues heard are sent.
+# [speech]
+# room = "#meeting:example.org"   # the meeting room's address or id
+# language = "en"                 # "en" or "ko"
+# model = ""                      # a vosk model folder; default: from `scorebot models fetch`
+# device = ""                     # microphone name or number; default: the system's
+# names = ["Maria", "Ben"]        # people in the room: "stack Maria" puts Maria on the stack
+# [speech.extra_phrases]
+# stack = ["hand up"]             # more words for a cue
 """
 
 

@@ -95,3 +95,10 @@ def test_importing_speech_loads_no_audio_or_engine_library() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("path", python_files("scorebot/voice"), ids=lambda p: p.name)
+def test_the_voice_source_knows_nothing_of_matrix_or_the_store(path: Path) -> None:
+    used = imports(path)
+    assert "nio" not in roots(used)
+    assert not {n for n in used if n.startswith(("scorebot.matrix", "scorebot.store"))}

@@ -107,6 +107,21 @@ def test_allowed_inviters_accept_users_and_whole_servers(tmp_path: Path) -> None
         (MINIMAL + "recovery_key_file = 1\n", "matrix.recovery_key_file"),
         (MINIMAL + 'recovery_key = "in the file"\n', "matrix.recovery_key"),
         ("", "[matrix]"),
+        (MINIMAL + '[bot]\ntrusted_microphones = ["mic"]\n', "bot.trusted_microphones"),
+        (MINIMAL + "[speech]\n", "speech.room"),
+        (MINIMAL + '[speech]\nroom = "Budget"\n', "speech.room"),
+        (MINIMAL + '[speech]\nroom = "#m:x"\nlanguage = "xx"\n', "speech.language"),
+        (MINIMAL + '[speech]\nroom = "#m:x"\ndevice = 1.5\n', "speech.device"),
+        (MINIMAL + '[speech]\nroom = "#m:x"\nnames = "Maria"\n', "speech.names"),
+        (MINIMAL + '[speech]\nroom = "#m:x"\nmicrophone = 1\n', "speech.microphone"),
+        (
+            MINIMAL + '[speech]\nroom = "#m:x"\n[speech.extra_phrases]\nhello = ["hi"]\n',
+            "speech.extra_phrases",
+        ),
+        (
+            MINIMAL + '[speech]\nroom = "#m:x"\n[speech.extra_phrases]\nstack = "hi"\n',
+            "speech.extra_phrases.stack",
+        ),
     ],
 )
 def test_a_bad_or_missing_key_is_one_sentence_naming_it(
@@ -154,3 +169,32 @@ def test_cli_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["init", path]) == 1
     assert "already exists, so I left it as it is" in capsys.readouterr().err
     assert Path(path).read_text() == "# mine\n"
+
+
+def test_without_a_speech_section_nothing_listens_and_no_microphone_is_trusted(
+    tmp_path: Path,
+) -> None:
+    config = load_config(write(tmp_path, MINIMAL), environ={})
+
+    assert config.speech is None
+    assert config.bot.trusted_microphones == ()
+
+
+def test_the_speech_section_names_the_room_the_language_and_the_names(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        '[bot]\ntrusted_microphones = ["@room-mic:example.org"]\n'
+        '[speech]\nroom = "#meeting:example.org"\nlanguage = "ko"\nmodel = "models/ko"\n'
+        'device = 3\nnames = ["Maria", "Ben"]\n[speech.extra_phrases]\nstack = ["hand up"]\n'
+    )
+
+    config = load_config(write(tmp_path, text), environ={})
+
+    assert config.bot.trusted_microphones == ("@room-mic:example.org",)
+    assert config.speech is not None
+    assert config.speech.room == "#meeting:example.org"
+    assert config.speech.language == "ko"
+    assert config.speech.model == tmp_path / "models" / "ko"
+    assert config.speech.device == "3"
+    assert config.speech.names == ("Maria", "Ben")
+    assert config.speech.extra_phrases == {"stack": ("hand up",)}
+    assert config.speech.file is None

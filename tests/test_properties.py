@@ -18,6 +18,7 @@ from scorebot.core.model import (
     Facilitate,
     Help,
     Join,
+    JoinRoom,
     Lane,
     Later,
     Leave,
@@ -31,6 +32,7 @@ from scorebot.core.model import (
     Ouch,
     Person,
     Priority,
+    Rename,
     Resolve,
     Scope,
     SetLanes,
@@ -56,6 +58,8 @@ lanes = st.sampled_from(list(Lane))
 
 cues: st.SearchStrategy[Cue] = st.one_of(
     st.builds(Join, who=maybe_person, lane=lanes),
+    st.builds(JoinRoom, lane=lanes),
+    st.builds(Rename, number=st.integers(0, 4), who=people),
     st.builds(Leave, who=maybe_person),
     st.just(Next()),
     st.just(Done()),
@@ -190,6 +194,8 @@ class NaiveMeeting:
     lanes: bool = True
     closed: bool = False
     undo: list[Waiting] | None = None
+    in_room: int = 0
+    """the last "in the room" number given"""
 
     def lane(self, entry: Waiting) -> int:
         return entry.lane if self.lanes else REGULAR
@@ -245,6 +251,7 @@ class NaiveMeeting:
 
 
 FAC = Person("@fac:example.org", "Facilitator")
+MIC = Person("@mic:example.org", "Room microphone")
 
 
 class MeetingMachine(RuleBasedStateMachine):
@@ -298,6 +305,37 @@ class MeetingMachine(RuleBasedStateMachine):
         self.send(FAC, Join(who=who, lane=lane), facilitator=True)
         if self._join(who, lane):
             self.model.undo = before
+
+    @rule(lane=lanes)
+    def in_room_by_voice(self, lane: Lane) -> None:
+        before = self.model.snapshot()
+        self.send(MIC, JoinRoom(lane), facilitator=True)
+        person = Person.in_room(self.model.in_room + 1)
+        if self._join(person, lane):
+            self.model.in_room += 1
+        self.changed(before)
+
+    @rule(number=st.integers(1, 4), who=people)
+    def rename(self, number: int, who: Person) -> None:
+        before = self.model.snapshot()
+        self.send(FAC, Rename(number, who), facilitator=True)
+        model, old = self.model, Person.in_room(number).id
+        entry = model.find(old)
+        if entry is not None and model.find(who.id) is not None:
+            return
+        if entry is None and model.speaker != old:
+            return
+        if entry is not None:
+            entry.who = who.id
+        for other in model.waiting:
+            other.after = who.id if other.after == old else other.after
+        if model.speaker == old:
+            model.speaker = who.id
+            # the turn now counts for its new name
+            model.spoke_this_topic[old] -= 1
+            model.spoke_this_topic[who.id] = model.spoke_this_topic.get(who.id, 0) + 1
+        model.rearrange()
+        self.changed(before)
 
     @rule(who=people)
     def leave(self, who: Person) -> None:
@@ -366,8 +404,7 @@ class MeetingMachine(RuleBasedStateMachine):
     @rule()
     def speaker_done(self) -> None:
         before = self.model.snapshot()
-        speaker = next(p for p in PEOPLE if p.id == self.model.speaker)
-        self.send(speaker, Done())
+        self.send(Person(self.model.speaker, "the speaker"), Done())
         self.model.speaker = None
         self.model.rearrange()
         self.changed(before)

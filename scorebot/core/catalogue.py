@@ -48,6 +48,14 @@ ROOM_HELP: dict[CueKind, HelpLine] = {
     CueKind.MINUTES: HelpLine("minutes", "the minutes so far."),
     CueKind.NEXT: HelpLine("next", "end the turn and call the next speaker."),
     CueKind.PUT_ON: HelpLine("stack NAME", "put someone on the stack."),
+    CueKind.JOIN_ROOM: HelpLine(
+        "stack room",
+        'put someone in the room on the stack with no name yet: "in the room 1". A spoken'
+        ' "stack" with no name does this too.',
+    ),
+    CueKind.RENAME: HelpLine(
+        "rename room 1 NAME", 'give "in the room 1" a name.', ("rename room 1 to NAME",)
+    ),
     CueKind.TAKE_OFF: HelpLine("unstack NAME", "take someone off the stack."),
     CueKind.MOVE: HelpLine(
         "move NAME to 2", 'put someone at a place ("bump" puts them first).', ("bump NAME",)

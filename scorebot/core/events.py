@@ -81,6 +81,17 @@ class Joined:
 
 
 @dataclass(frozen=True, slots=True)
+class Renamed:
+    """A facilitator named "in the room N": the entry (or the turn) is now this person's."""
+
+    number: int
+    person: Person
+    position: int | None
+    """their place on the stack, or None when they are speaking now"""
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class AlreadyOnStack:
     person: Person
     position: int
@@ -327,6 +338,13 @@ class NobodyBehind:
     position: int
 
 
+@dataclass(frozen=True, slots=True)
+class NoRoomEntry:
+    """A rename of an "in the room" number that is neither waiting nor speaking."""
+
+    number: int
+
+
 Refused = (
     NotAllowed
     | NoMeetingRunning
@@ -338,6 +356,7 @@ Refused = (
     | NothingToUndo
     | OuchAimedElsewhere
     | NobodyBehind
+    | NoRoomEntry
 )
 """A signal that changed nothing, and why: each kind carries what its reply needs."""
 
@@ -348,6 +367,7 @@ Event = (
     | TopicStarted
     | PinsToDiscuss
     | Joined
+    | Renamed
     | AlreadyOnStack
     | Left
     | NotOnStack
@@ -384,4 +404,5 @@ Event = (
     | NothingToUndo
     | OuchAimedElsewhere
     | NobodyBehind
+    | NoRoomEntry
 )

@@ -19,7 +19,7 @@ from scorebot.core import events as ev
 from scorebot.core import sanitize
 from scorebot.core.ids import is_matrix_person
 from scorebot.core.markup import count, duration
-from scorebot.core.model import Lane, Person, StackAction
+from scorebot.core.model import IN_ROOM, Lane, Person, StackAction
 
 LANE_NAMES = {
     Lane.PROCESS: "point of process",
@@ -46,6 +46,7 @@ class RecordKind(enum.StrEnum):
     MEETING_ENDED = "meeting ended"
     TOPIC = "topic"
     JOINED = "joined stack"
+    RENAMED = "renamed"
     LEFT = "left stack"
     STEPPED_BACK = "stepped back"
     CALLED = "called"
@@ -118,6 +119,9 @@ def records(events: Iterable[ev.Event], at: float) -> list[Record]:
                         at, RecordKind.JOINED, event.person, event.by, channel=channel, lane=lane
                     )
                 )
+            case ev.Renamed():
+                old = f"{IN_ROOM} {event.number}"
+                out.append(_about(at, RecordKind.RENAMED, event.person, text=old))
             case ev.Left():
                 out.append(
                     _about(at, RecordKind.LEFT, event.person, event.by, channel=event.source.value)
@@ -222,6 +226,8 @@ def line(record: Record, escape: bool = False, shared: frozenset[str] = frozense
             lane = record.lane or "regular stack"
             channel = CHANNEL_NAMES.get(record.channel, record.channel)
             return f"{who} joined the stack, {lane}, by {channel}{via}."
+        case RecordKind.RENAMED:
+            return f'"{text}" was named: {who}.'
         case RecordKind.LEFT:
             via = f" (taken off by {by})" if record.by else ""
             return f"{who} left the stack{via}."

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 
 from scorebot.core.ids import guest_id, is_guest_id
 
+IN_ROOM = "in the room"
+"""how an unnamed person in the room is shown on the stack: "in the room 1" """
+
 
 class Source(enum.Enum):
     """The channel a signal came through; every channel gets the same rules."""
@@ -47,6 +50,11 @@ class Person:
         clean = " ".join(name.split())
         return Person(id=guest_id(clean), name=clean)
 
+    @staticmethod
+    def in_room(number: int) -> Person:
+        """Someone in the room who asked to speak by voice and was not named (yet)."""
+        return Person.guest(f"{IN_ROOM} {number}")
+
     @property
     def is_guest(self) -> bool:
         return is_guest_id(self.id)
@@ -61,6 +69,22 @@ class Join:
 
     who: Person | None = None
     lane: Lane = Lane.REGULAR
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRoom:
+    """Someone in the room asked to speak (a spoken "stack" with no name): they join as
+    "in the room N", numbered in the meeting, until a facilitator renames them."""
+
+    lane: Lane = Lane.REGULAR
+
+
+@dataclass(frozen=True, slots=True)
+class Rename:
+    """A facilitator gives "in the room N" a name: a member or an in-room guest."""
+
+    number: int
+    who: Person
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +245,8 @@ class Tick:
 
 Cue = (
     Join
+    | JoinRoom
+    | Rename
     | Leave
     | Next
     | Done
@@ -403,6 +429,8 @@ class Meeting:
     """people named facilitator in this room by someone who may facilitate"""
     undo: Undoable | None = None
     """the last hand change to the stack, while nothing else has changed it since"""
+    last_in_room: int = 0
+    """the highest "in the room" number given in this meeting"""
 
     def position(self, person_id: str) -> int | None:
         """1-based place on the stack, or None."""

@@ -26,6 +26,7 @@ from scorebot.core.model import (
     Facilitate,
     Help,
     Join,
+    JoinRoom,
     Lane,
     Later,
     Leave,
@@ -38,6 +39,7 @@ from scorebot.core.model import (
     Ouch,
     Person,
     Priority,
+    Rename,
     Resolve,
     SetHeadsUp,
     SetLanes,
@@ -134,6 +136,7 @@ PHRASES: dict[str, Cue] = _table(
      "|me clarify"),
     (Join(lane=Lane.DIRECT), "direct|direct response|response|stack direct"
      "|stack direct response|stack response|me direct"),
+    (JoinRoom(), "stack room|stack in the room|stack someone in the room"),
     (Leave(), "unstack|unstack me|off stack|take me off|take me off stack|take me off the stack"
      "|remove me|never mind|nevermind|nvm|already said|they said it|someone said it|covered"
      "|hand down|lower hand|lower my hand|leave stack|leave the stack"),
@@ -192,7 +195,18 @@ _START = (
 )
 _TOPIC = ("new agenda item", "agenda item", "new topic", "next topic", "agenda", "topic")
 _PLACE_WORDS = {"first": 1, "top": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
-_NAMED = ("stack", "unstack", "ouch", "facilitator", "move", "bump", "oops", "resolved", "resolve")
+_NAMED = (
+    "stack",
+    "unstack",
+    "ouch",
+    "facilitator",
+    "move",
+    "bump",
+    "oops",
+    "resolved",
+    "resolve",
+    "rename",
+)
 
 # A guest's name (someone in the room who is not on Matrix) is one to four words, each
 # starting with a capital letter as typed, none of them a function word: an article,
@@ -328,6 +342,8 @@ def _with_words(text: str, folded: str, context: ParseContext) -> Cue | Unclear 
         return _numbered(first, words[1:])
     if first in {"move", "bump"}:
         return _move(text, first, context)
+    if first == "rename":
+        return _rename(text, context)
     return _named(text, first, context)
 
 
@@ -411,6 +427,27 @@ def _move(text: str, first: str, context: ParseContext) -> Cue | Unclear | None:
         f"I could not tell where to move {who.name}. Try: {first} {who.name} to 2."
         " Nothing was changed."
     )
+
+
+def _rename(text: str, context: ParseContext) -> Cue | Unclear | None:
+    """ "rename room 1 Maria", "rename in the room 1 to Maria" (rule 10)."""
+    words = _original_tail(text, 1).split()
+    lowered = [word.casefold() for word in words]
+    start = next(
+        (len(p) for p in (["in", "the", "room"], ["room"]) if lowered[: len(p)] == p), None
+    )
+    if start is None:
+        return None
+    number = lowered[start].removeprefix("#") if len(lowered) > start else ""
+    rest = words[start + 1 :]
+    if rest and rest[0].casefold() in {"to", "as"}:
+        rest = rest[1:]
+    if not (number.isdecimal() and len(number) <= 4) or not rest:
+        return Unclear("Say who it is, for example: rename room 1 Maria. Nothing was changed.")
+    who = _person_or_chat(" ".join(rest), context)
+    if who is None or isinstance(who, Unclear):
+        return who
+    return Rename(int(number), who)
 
 
 # ---------------------------------------------------------------- direct messages

@@ -32,7 +32,7 @@ from scorebot.core.markup import (
 )
 from scorebot.core.minutes import LANE_NAMES, Record, clock, look_alikes, room_name, to_markdown
 from scorebot.core.minutes import line as minutes_line
-from scorebot.core.model import Lane, Person, Pin, Signal, Source, StackAction
+from scorebot.core.model import IN_ROOM, Lane, Person, Pin, Signal, Source, StackAction
 from scorebot.core.rules import POLICY, Where, lanes_a_closed_stack_takes
 
 
@@ -51,6 +51,7 @@ class ReplyKind(enum.StrEnum):
     TOPIC = "topic"
     PINS = "pins"
     JOINED = "joined"
+    RENAMED = "renamed"
     ALREADY_ON = "already_on"
     LEFT = "left"
     NOT_ON = "not_on"
@@ -121,6 +122,7 @@ STACK_CHANGED_KINDS = frozenset(
         ReplyKind.MEETING_ENDED,
         ReplyKind.TOPIC,
         ReplyKind.JOINED,
+        ReplyKind.RENAMED,
         ReplyKind.LEFT,
         ReplyKind.STEPPED_BACK,
         ReplyKind.CALLED,
@@ -248,6 +250,8 @@ def render(event: ev.Event, context: RenderContext) -> list[Reply]:
             return _pins_to_discuss(event, ctx)
         case ev.Joined():
             return _joined_stack(event, ctx)
+        case ev.Renamed():
+            return _renamed(event, ctx)
         case ev.AlreadyOnStack():
             return _already_on_stack(event, ctx)
         case ev.Left():
@@ -340,6 +344,7 @@ def render(event: ev.Event, context: RenderContext) -> list[Reply]:
             | ev.NothingToUndo()
             | ev.OuchAimedElsewhere()
             | ev.NobodyBehind()
+            | ev.NoRoomEntry()
         ):
             return _refused(event, ctx)
         case _:
@@ -444,6 +449,24 @@ def _joined_stack(event: ev.Joined, ctx: RenderContext) -> list[Reply]:
         called_out = event.source in (Source.CALL_HAND, Source.VOICE)
         mentions = _mentions([event.person]) if called_out else ()
     return _public(ctx, [fmt(template, **values)], ReplyKind.JOINED, mentions)
+
+
+def _renamed(event: ev.Renamed, ctx: RenderContext) -> list[Reply]:
+    if event.position is None:
+        template = '{by} gave "{old}" a name: {who}, who is speaking now.'
+        place = ""
+    else:
+        template = '{by} gave "{old}" a name: {who}, now {place}.'
+        place = _place(event.position, event.size)
+    line = fmt(
+        template,
+        by=who(ctx.sender),
+        old=f"{IN_ROOM} {event.number}",
+        who=who(event.person),
+        place=place,
+    )
+    mentions = _mentions([event.person], besides=ctx.sender)
+    return _public(ctx, [line], ReplyKind.RENAMED, mentions)
 
 
 def _already_on_stack(event: ev.AlreadyOnStack, ctx: RenderContext) -> list[Reply]:
@@ -905,6 +928,11 @@ def _refused_line(event: ev.Refused, ctx: RenderContext) -> Part:
                 "{who}, nobody is behind you in your lane, so you stay {nth}.",
                 who=who(person),
                 nth=ordinal(position),
+            )
+        case ev.NoRoomEntry(number=number):
+            line = fmt(
+                'Nobody called "{old}" is on the stack or speaking. Say "status" to see who is.',
+                old=f"{IN_ROOM} {number}",
             )
         case _:
             assert_never(event)

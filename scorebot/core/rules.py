@@ -31,6 +31,9 @@ Who speaks next (the stack)
      on, taking someone off, moving someone, clearing the stack), as long as nothing else
      changed the stack since. Calling the next speaker cannot be undone: put the person
      back with "stack NAME" and "move NAME to 1".
+  10. Someone in the room who asks to speak by voice without a name joins as "in the
+     room 1", "in the room 2" and so on (numbered in each meeting). A facilitator can
+     rename them ("rename room 1 Maria"); they keep their place in the order the rules give.
   Places are explained without reasons: nobody is ever told that someone has priority.
 
 Oops and ouch
@@ -67,6 +70,7 @@ from scorebot.core.model import (
     Facilitate,
     Help,
     Join,
+    JoinRoom,
     Lane,
     Later,
     Leave,
@@ -81,6 +85,7 @@ from scorebot.core.model import (
     Person,
     Pin,
     Priority,
+    Rename,
     Resolve,
     Scope,
     SetHeadsUp,
@@ -103,6 +108,8 @@ class CueKind(enum.Enum):
     JOIN_PROCESS = "join process"
     JOIN_CLARIFYING = "join clarifying"
     JOIN_DIRECT = "join direct"
+    JOIN_ROOM = "join in the room"
+    RENAME = "rename"
     LEAVE = "leave"
     LATER = "later"
     LAST = "last"
@@ -186,6 +193,11 @@ POLICY: dict[CueKind, Policy] = {
     CueKind.JOIN_DIRECT: Policy(
         _ANY, _R, _GO, "give a direct response", Lane.DIRECT, closed_stack=False
     ),
+    # A trusted room microphone counts as a facilitator: it speaks for people in the room.
+    CueKind.JOIN_ROOM: Policy(
+        _FAC, _R, _GO, "put someone in the room on the stack", Lane.REGULAR, closed_stack=False
+    ),
+    CueKind.RENAME: Policy(_FAC, _R, _NO, "rename someone on the stack"),
     CueKind.LEAVE: Policy(_ANY, _R, _NO, "take you off the stack"),
     CueKind.LATER: Policy(_ANY, _R, _NO, "move you back"),
     CueKind.LAST: Policy(_ANY, _R, _NO, "move you back"),
@@ -226,6 +238,8 @@ _JOIN_KINDS = {
 }
 
 _SIMPLE_KINDS: dict[type, CueKind] = {
+    JoinRoom: CueKind.JOIN_ROOM,
+    Rename: CueKind.RENAME,
     Next: CueKind.NEXT,
     Done: CueKind.DONE,
     Move: CueKind.MOVE,

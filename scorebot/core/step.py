@@ -14,6 +14,7 @@ from scorebot.core.model import (
     Facilitate,
     Help,
     Join,
+    JoinRoom,
     Lane,
     Later,
     Leave,
@@ -28,6 +29,7 @@ from scorebot.core.model import (
     Person,
     Pin,
     Priority,
+    Rename,
     Resolve,
     Scope,
     SetHeadsUp,
@@ -92,6 +94,10 @@ def _dispatch(meeting: Meeting, signal: Signal, facilitator: bool) -> Result:
     match cue:
         case Join():
             return _join(meeting, signal, cue)
+        case JoinRoom():
+            return _join_room(meeting, signal, cue)
+        case Rename():
+            return _rename(meeting, signal, cue)
         case Leave():
             return _leave(meeting, signal, cue)
         case Later():
@@ -214,6 +220,44 @@ def _join(meeting: Meeting, signal: Signal, cue: Join) -> Result:
         lanes_off=lanes_off,
     )
     return meeting, [joined]
+
+
+def _join_room(meeting: Meeting, signal: Signal, cue: JoinRoom) -> Result:
+    """Rule 10: an unnamed person in the room joins as "in the room N", as if they asked
+    themselves (so it is not a hand change a facilitator could undo)."""
+    number = meeting.last_in_room + 1
+    person = Person.in_room(number)
+    joined, events = _join(meeting, replace(signal, sender=person), Join(lane=cue.lane))
+    if joined is meeting:
+        return meeting, events  # not added (a closed stack): the number is not used up
+    return replace(joined, last_in_room=number), events
+
+
+def _rename(meeting: Meeting, signal: Signal, cue: Rename) -> Result:
+    """Rule 10: "in the room N" gets a name; the entry keeps its lane and joining order."""
+    old = Person.in_room(cue.number).id
+    turn = meeting.current_turn
+    speaking = turn is not None and turn.person.id == old
+    waiting = meeting.position(old) is not None
+    if not speaking and not waiting:
+        return meeting, [ev.NoRoomEntry(cue.number)]
+    place = meeting.position(cue.who.id)
+    if waiting and place is not None:
+        lane = lane_of(meeting, meeting.stack[place - 1])
+        return meeting, [ev.AlreadyOnStack(cue.who, place, lane)]
+    stack = tuple(
+        replace(
+            e,
+            person=cue.who if e.person.id == old else e.person,
+            after=cue.who.id if e.after == old else e.after,
+        )
+        for e in meeting.stack
+    )
+    if speaking and turn is not None:
+        meeting = replace(meeting, current_turn=replace(turn, person=cue.who))
+    meeting = _rearranged(replace(meeting, stack=stack), signal.at)
+    position = meeting.position(cue.who.id) if waiting else None
+    return meeting, [ev.Renamed(cue.number, cue.who, position, len(meeting.stack))]
 
 
 def _leave(meeting: Meeting, signal: Signal, cue: Leave) -> Result:
@@ -355,6 +399,7 @@ def _start(meeting: Meeting, signal: Signal, title: str, automatic: bool) -> Res
         priority=priority,
         priority_in_order=priority,
         undo=None,
+        last_in_room=0,
     )
     return meeting, [ev.MeetingStarted(title, number, automatic, signal.room_name)]
 

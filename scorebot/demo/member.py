@@ -313,6 +313,13 @@ class Member:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         return await self._send(room_id, "m.room.message", content)
 
+    async def send_content(self, room_id: str, content: dict[str, Any]) -> str:
+        """Send any m.room.message content as it is (encrypted if the room is)."""
+        return await self._send(room_id, "m.room.message", content)
+
+    async def set_display_name(self, name: str) -> None:
+        _check(await self._client.set_displayname(name), nio.ProfileSetDisplayNameResponse, "name")
+
     async def send_reaction(
         self, room_id: str, target_event_id: str, key: str, *, encrypted: bool = False
     ) -> str:

@@ -68,7 +68,12 @@ class MatrixBot:
         self.inbox = inbox
         self.memory = memory
         self.bot = str(client.user_id)
-        self.converter = Converter(self.bot, memory, lanes=config.meeting.lanes)
+        self.converter = Converter(
+            self.bot,
+            memory,
+            lanes=config.meeting.lanes,
+            trusted_microphones=config.bot.trusted_microphones,
+        )
         self._answered_invites: set[str] = set()
         self._position = ""
         """the token the next sync response continues from"""

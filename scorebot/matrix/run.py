@@ -14,6 +14,7 @@ from scorebot.matrix.items import Item
 from scorebot.matrix.memory import AdapterMemory
 from scorebot.matrix.outbox import COALESCE_WINDOW, MatrixOutbox
 from scorebot.matrix.session import make_data_folder, open_session, require_login_means
+from scorebot.matrix.voice_room import listen_in_room
 from scorebot.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ async def run_bot(
         tasks.append(asyncio.create_task(bot.sync_forever(since), name="sync"))
         if config.meeting.time_check_seconds > 0:
             tasks.append(asyncio.create_task(clock(inbox, store, me, clock_interval), name="clock"))
+        if config.speech is not None:
+            listening = await listen_in_room(client, config.speech, inbox)
+            tasks.append(asyncio.create_task(listening, name="voice"))
         log.info("scorebot is running as %s (device %s)", bot.bot, client.device_id)
         if ready is not None:
             ready.set()

@@ -28,6 +28,7 @@ from scorebot.core.parse import (
 from scorebot.core.render import private_help
 from scorebot.matrix.items import Inbound, Item, Notice
 from scorebot.matrix.memory import AdapterMemory, CallMembership, HandReaction
+from scorebot.voice.cues import from_content, voice_signal
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +132,18 @@ def _seconds(event: Any) -> float:
 class Converter:
     """Turns one room's timeline events into queue items, remembering what it must."""
 
-    def __init__(self, bot: str, memory: AdapterMemory, *, lanes: bool = True) -> None:
+    def __init__(
+        self,
+        bot: str,
+        memory: AdapterMemory,
+        *,
+        lanes: bool = True,
+        trusted_microphones: Iterable[str] = (),
+    ) -> None:
         self.bot = bot
         self.memory = memory
         self.lanes = lanes
+        self.microphones = frozenset(trusted_microphones)
 
     # ------------------------------------------------------------ entry points
 
@@ -162,6 +171,10 @@ class Converter:
             if isinstance(event, nio.RoomMessageText):
                 return self._private(event, view, views)
             return []
+        if event.sender in self.microphones and isinstance(
+            event, nio.RoomMessageNotice | nio.RoomMessageText
+        ):
+            return self._heard(event, view)
         if isinstance(event, nio.RoomMessageText):
             return self._message(event, view)
         if isinstance(event, nio.ReactionEvent):
@@ -205,6 +218,24 @@ class Converter:
             source=Source.CHAT,
             at=_seconds(event),
             facilitator=facilitator,
+            room_name=view.names[0] if view.names else "",
+        )
+        return [Inbound(signal, view.room_id, view.room_id, event.event_id)]
+
+    # ------------------------------------------------------------ a trusted room microphone
+
+    def _heard(self, event: Any, view: RoomView) -> list[Item]:
+        """A cue a trusted room microphone heard. Anyone else's `org.scorebot.signal` is
+        never read: their notice is ordinary chat, which the bot does not act on."""
+        content = event.source.get("content", {}) if isinstance(event.source, dict) else {}
+        heard = from_content(content)
+        if heard is None or _relates_to(event).get("rel_type") == "m.replace":
+            return []
+        signal = voice_signal(
+            heard,
+            microphone=view.person(event.sender),
+            members=view.members,
+            at=_seconds(event),
             room_name=view.names[0] if view.names else "",
         )
         return [Inbound(signal, view.room_id, view.room_id, event.event_id)]

@@ -1,0 +1,1 @@
+"""Spoken cues into the bot: heard in-process, or posted by a trusted room microphone."""
