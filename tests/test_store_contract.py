@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scorebot.app import apply_signal
+from scorebot.app.items import MemoryWrite, Skipped
+from scorebot.app.ports import Outgoing, OutKind, Pending, ToPerson, ToRoom
 from scorebot.core.minutes import Record, records
 from scorebot.core.model import (
     Clear,
@@ -269,6 +271,63 @@ async def test_values_are_kept_by_name_and_overwritten(store: Store) -> None:
     assert await store.get_value("device_id") == "SCOREBOT"
 
 
+def reply(txn: str, room: str = ROOM, kind: OutKind = OutKind.MESSAGE) -> Outgoing:
+    return Outgoing(
+        txn, ToRoom(room), kind, f"text {txn}", f"<b>{txn}</b>", ("@a:x",), "$r", "@a:x"
+    )
+
+
+async def test_replies_are_committed_with_their_signal_and_unsent_until_marked(
+    store: Store,
+) -> None:
+    join = signal(BOB, Join(), T0)
+    before = Meeting(ROOM)
+    after, events = step(before, join)
+    private = Outgoing("t2", ToPerson(BOB.id), OutKind.MESSAGE, "just you", "just you")
+    outgoing = [reply("t1"), private, reply("t3", kind=OutKind.OVERVIEW)]
+
+    assert await store.apply(join.key, before, after, records(events, T0), outgoing)
+    assert not await store.apply(join.key, before, after, records(events, T0), outgoing)
+
+    assert [pending.outgoing for pending in await store.unsent()] == outgoing
+    await store.mark_sent(["t1", "t3"], "$ev1")
+    assert await store.unsent() == [Pending(private)]
+
+
+async def test_a_recorded_batch_stays_with_its_replies_until_they_are_sent(store: Store) -> None:
+    assert await store.queue([reply("n1"), reply("n2")])
+    assert not await store.queue([reply("n1"), reply("n2")])  # a replayed notice
+    await store.queue([reply("n3")])
+
+    await store.record_batch("n1+2", ["n1", "n2"])
+
+    assert await store.unsent() == [
+        Pending(reply("n1"), "n1+2"),
+        Pending(reply("n2"), "n1+2"),
+        Pending(reply("n3")),
+    ]
+    await store.mark_sent(["n1", "n2"], "$batch")
+    assert await store.unsent() == [Pending(reply("n3"))]
+
+
+async def test_a_checkpoint_saves_position_memory_and_skipped_events_together(
+    store: Store,
+) -> None:
+    writes = [MemoryWrite("hand", f"$r{n}", f"v{n}", keep=3) for n in range(5)]
+    writes.append(MemoryWrite("hand", "$r3", None, keep=3))
+    writes.append(MemoryWrite("sender", "$m", "@a:x", keep=3))
+    skipped = Skipped("$odd", ROOM, "TypeError: not a dict", T0)
+
+    await store.checkpoint("sync_token", "s1", writes, [skipped, skipped])
+
+    assert await store.get_value("sync_token") == "s1"
+    assert await store.remembered("hand") == [("$r2", "v2"), ("$r4", "v4")]
+    assert await store.remembered("sender") == [("$m", "@a:x")]
+    assert await store.skipped() == 1
+    await store.checkpoint("sync_token", "s2", [MemoryWrite("hand", "$r2", "again", 3)], [])
+    assert await store.remembered("hand") == [("$r4", "v4"), ("$r2", "again")]
+
+
 # ---------------------------------------------------------------- SQLite only
 
 
@@ -304,11 +363,15 @@ async def test_an_empty_file_is_migrated_to_the_latest_version(tmp_path: Path) -
     assert await read(path, "SELECT number FROM version") == [(len(sqlite_store.MIGRATIONS),)]
     tables = await read(path, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1")
     assert tables == [
+        ("adapter_memory",),
         ("kv",),
         ("meetings",),
         ("minutes",),
+        ("outbox",),
         ("processed",),
         ("rooms",),
+        ("skipped",),
+        ("sqlite_sequence",),
         ("version",),
     ]
 
@@ -327,7 +390,7 @@ async def test_reopening_applies_only_the_missing_migrations(
         store = await SqliteStore.open(path)
         assert await store.get_value("kept") == "yes"
         await store.close()
-    assert await read(path, "SELECT number FROM version") == [(2,)]
+    assert await read(path, "SELECT number FROM version") == [(len(sqlite_store.MIGRATIONS),)]
     assert await read(path, "SELECT note FROM extra") == [("once",)]
 
 
@@ -340,7 +403,7 @@ async def test_a_failing_migration_step_leaves_the_file_at_the_version_before(
     monkeypatch.setattr(sqlite_store, "MIGRATIONS", (*sqlite_store.MIGRATIONS, broken))
     with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
         await SqliteStore.open(path)
-    assert await read(path, "SELECT number FROM version") == [(1,)]
+    assert await read(path, "SELECT number FROM version") == [(len(sqlite_store.MIGRATIONS) - 1,)]
     assert await read(path, "SELECT name FROM sqlite_master WHERE name = 'extra'") == []
 
 
@@ -352,9 +415,10 @@ async def test_a_file_from_a_newer_scorebot_is_refused_naming_both_versions(
     async with aiosqlite.connect(path) as db:
         await db.execute("UPDATE version SET number = 7")
         await db.commit()
-    with pytest.raises(SchemaTooNewError, match=r"version 7.*up to 1") as raised:
+    known = len(sqlite_store.MIGRATIONS)
+    with pytest.raises(SchemaTooNewError, match=rf"version 7.*up to {known}") as raised:
         await SqliteStore.open(path)
-    assert (raised.value.found, raised.value.known) == (7, 1)
+    assert (raised.value.found, raised.value.known) == (7, known)
 
 
 async def test_the_pragmas_are_in_effect_on_the_stores_connection(tmp_path: Path) -> None:

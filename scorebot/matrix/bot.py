@@ -3,9 +3,11 @@
 nio saves its sync token before it runs callbacks, and runs them inline in its sync loop,
 so the bot keeps its own position instead (`store_sync_tokens=False`): one response
 callback converts a whole sync response, in timeline order, into items on the one inbox
-queue and ends it with a `SyncMarker`; the consumer saves the marker's token only after
-everything before it was committed. On restart, sync resumes from that token and the
-event-id keys make the replayed part a no-op.
+queue and ends it with a `Checkpoint` carrying the adapter memory's changes; the consumer
+saves both only after everything before it was committed. On restart, sync resumes from
+that position with the memory of that moment, and the event-id keys make the replayed
+part a no-op. An event that cannot be converted is recorded as skipped, never dropped
+silently; a gap that cannot be filled stops the bot before its position moves.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from typing import Any
 
 import nio  # type: ignore[import-untyped, unused-ignore]
 
+from scorebot.app.items import SYNC_POSITION, Checkpoint, Inbound, Item, Skipped
 from scorebot.config import Config
 from scorebot.core.model import Person, Signal, Source, Tick
-from scorebot.matrix.items import SYNC_TOKEN, Inbound, Item, SyncMarker
 from scorebot.matrix.memory import (
+    CALL_MEMBERS,
     DIRECT_ROOMS_VALUE,
+    REACTIONS,
     REACTIONS_VALUE,
+    SENDERS,
     STACK_MESSAGES_VALUE,
     AdapterMemory,
 )
@@ -42,6 +47,15 @@ more, and a gap ("limited") must then be filled from /messages."""
 BACKFILL_PAGES = 20
 BACKFILL_PAGE = 100
 """events per /messages page when filling a gap"""
+BACKFILL_ATTEMPTS = 5
+"""tries for one /messages page before the bot stops rather than lose the gap"""
+BACKFILL_RETRY = 1.0
+"""seconds before the first retry of a /messages page; doubled each time"""
+
+
+class GapNotFilledError(RuntimeError):
+    """Events missed while away could not be fetched: stop before the position moves."""
+
 
 CLOCK_INTERVAL = 5.0
 """seconds between clock ticks for wrap-up reminders"""
@@ -76,12 +90,14 @@ class MatrixBot:
 
     async def load_memory(self) -> None:
         self.memory.load_reactions(await self.store.get_value(REACTIONS_VALUE))
+        for kind in (SENDERS, REACTIONS, CALL_MEMBERS):
+            self.memory.load(kind, await self.store.remembered(kind))
         self.memory.load_direct_rooms(await self.store.get_value(DIRECT_ROOMS_VALUE))
         self.memory.load_stack_messages(await self.store.get_value(STACK_MESSAGES_VALUE))
 
     async def starting_token(self) -> str:
         """The stored sync position; on the very first start, a fresh one (history ignored)."""
-        token = await self.store.get_value(SYNC_TOKEN)
+        token = await self.store.get_value(SYNC_POSITION)
         if token:
             log.info("resuming sync from the stored position")
             self._position = token
@@ -91,7 +107,10 @@ class MatrixBot:
             raise RuntimeError(f"the first sync failed: {response}")
         self._absorb(response)
         self._answer_invites(response)
-        await self.store.set_value(SYNC_TOKEN, response.next_batch)
+        # Before the consumer runs, so still the only writer.
+        await self.store.checkpoint(
+            SYNC_POSITION, str(response.next_batch), self.memory.take_writes(), ()
+        )
         self._position = str(response.next_batch)
         log.info("first start: history before now is not acted on")
         return str(response.next_batch)
@@ -107,16 +126,12 @@ class MatrixBot:
     async def _on_sync(self, response: Any) -> None:
         # nio awaits this inside its sync loop: it only converts and enqueues.
         since, self._position = self._position, str(response.next_batch)
-        try:
-            self._answer_invites(response)
-            gaps = await self._fill_gaps(response, since)
-            self._enqueue(response, gaps)
-            if self.memory.dirty:
-                self.memory.dirty = False
-                await self.store.set_value(REACTIONS_VALUE, self.memory.reactions_json())
-        except Exception:
-            log.exception("could not convert a sync response")
-        self.inbox.put_nowait(SyncMarker(str(response.next_batch)))
+        self._answer_invites(response)
+        # Raises (stopping sync, so the bot, before the position moves) if a gap stays open.
+        gaps = await self._fill_gaps(response, since)
+        skipped = self._enqueue(response, gaps)
+        checkpoint = Checkpoint(str(response.next_batch), self.memory.take_writes(), skipped)
+        self.inbox.put_nowait(checkpoint)
 
     async def _fill_gaps(self, response: Any, since: str) -> dict[str, list[Any]]:
         """Events a limited timeline left out, oldest first, back to where we were."""
@@ -133,14 +148,8 @@ class MatrixBot:
             missed: list[Any] = []
             start = info.timeline.prev_batch
             for _ in range(BACKFILL_PAGES):
-                page = await self.client.room_messages(
-                    room_id,
-                    start=start,
-                    end=since,
-                    direction=nio.MessageDirection.back,
-                    limit=BACKFILL_PAGE,
-                )
-                if not isinstance(page, nio.RoomMessagesResponse) or not page.chunk:
+                page = await self._page(room_id, start, since)
+                if not page.chunk:
                     break
                 missed.extend(page.chunk)
                 if not page.end or page.end == start:
@@ -156,7 +165,26 @@ class MatrixBot:
             gaps[room_id] = missed[::-1]
         return gaps
 
-    def _enqueue(self, response: Any, gaps: dict[str, list[Any]]) -> None:
+    async def _page(self, room_id: str, start: str, since: str) -> Any:
+        """One /messages page, tried again with growing pauses when the server fails."""
+        wait = BACKFILL_RETRY
+        for attempt in range(1, BACKFILL_ATTEMPTS + 1):
+            page = await self.client.room_messages(
+                room_id,
+                start=start,
+                end=since,
+                direction=nio.MessageDirection.back,
+                limit=BACKFILL_PAGE,
+            )
+            if isinstance(page, nio.RoomMessagesResponse):
+                return page
+            log.warning("fetching missed events in %s failed (try %s): %s", room_id, attempt, page)
+            if attempt < BACKFILL_ATTEMPTS:
+                await asyncio.sleep(wait)
+                wait *= 2
+        raise GapNotFilledError(f"could not fetch the events missed in {room_id}")
+
+    def _enqueue(self, response: Any, gaps: dict[str, list[Any]]) -> tuple[Skipped, ...]:
         self._absorb_state(response)
         level = self.config.bot.facilitator_power_level
         views = {
@@ -165,6 +193,7 @@ class MatrixBot:
             )
             for room_id, room in self.client.rooms.items()
         }
+        skipped: list[Skipped] = []
         for room_id, info in response.rooms.join.items():
             view = views.get(room_id)
             if view is None:
@@ -173,13 +202,16 @@ class MatrixBot:
             for event in after_own_join(timeline, self.bot):
                 try:
                     items = self.converter.convert(event, view, views)
-                except Exception:
+                except Exception as error:
                     log.exception("could not convert %s in %s", event.event_id, room_id)
+                    reason = f"{type(error).__name__}: {error}"[:500]
+                    skipped.append(Skipped(str(event.event_id), room_id, reason, time.time()))
                     continue
                 for item in items:
                     self.inbox.put_nowait(item)
                 if isinstance(event, nio.MegolmEvent):
                     self._spawn(self._request_key(event))
+        return tuple(skipped)
 
     def _absorb_state(self, response: Any) -> None:
         """Learn room creators and call memberships, from state and timeline alike."""
@@ -194,7 +226,7 @@ class MatrixBot:
         for info in response.rooms.join.values():
             for event in info.timeline.events:
                 if isinstance(event, nio.RoomMessageText | nio.RoomMessageNotice):
-                    self.memory.senders[event.event_id] = event.sender
+                    self.memory.note_sender(event.event_id, event.sender)
 
     # ------------------------------------------------------------ invites
 
@@ -267,4 +299,4 @@ async def clock(inbox: asyncio.Queue[Item], store: Store, bot: Person, interval:
             signal = Signal(
                 key=f"tick:{room}:{int(now)}", sender=bot, cue=Tick(), source=Source.CLOCK, at=now
             )
-            inbox.put_nowait(Inbound(signal, room, room, None))
+            inbox.put_nowait(Inbound(signal, room))

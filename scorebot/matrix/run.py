@@ -6,13 +6,13 @@ import asyncio
 import logging
 from typing import Any
 
+from scorebot.app.consumer import Consumer, ConsumerSettings
+from scorebot.app.items import Item
 from scorebot.config import Config
 from scorebot.matrix.bot import CLOCK_INTERVAL, MatrixBot, bot_person, clock
-from scorebot.matrix.consumer import ConsumerSettings, consume
 from scorebot.matrix.identity import ensure_identity
-from scorebot.matrix.items import Item
 from scorebot.matrix.memory import AdapterMemory
-from scorebot.matrix.outbox import COALESCE_WINDOW, MatrixOutbox
+from scorebot.matrix.outbox import MatrixOutbox
 from scorebot.matrix.session import open_session
 from scorebot.store.sqlite import SqliteStore
 
@@ -24,7 +24,6 @@ async def run_bot(
     *,
     ready: asyncio.Event | None = None,
     clock_interval: float = CLOCK_INTERVAL,
-    window: float = COALESCE_WINDOW,
 ) -> None:
     """Run until cancelled (or until a part fails, which ends the whole bot)."""
     config.storage.data_dir.mkdir(parents=True, exist_ok=True)
@@ -47,17 +46,17 @@ async def run_bot(
             memory,
             store,
             edit_stack_message=config.bot.edit_stack_message,
-            window=window,
             share_keys_with=config.bot.share_keys_with,
         )
-        outbox.start()
+        await outbox.start()
         me = bot_person(bot.bot)
         settings = ConsumerSettings(
             defaults=config.meeting.settings(),
             bot=me,
             stack_overview=config.bot.edit_stack_message,
         )
-        tasks.append(asyncio.create_task(consume(inbox, store, outbox, settings), name="consumer"))
+        consumer = Consumer(store, outbox, settings)
+        tasks.append(asyncio.create_task(consumer.run(inbox), name="consumer"))
         tasks.append(asyncio.create_task(bot.sync_forever(since), name="sync"))
         if config.meeting.time_check_seconds > 0:
             tasks.append(asyncio.create_task(clock(inbox, store, me, clock_interval), name="clock"))
