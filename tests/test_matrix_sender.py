@@ -22,6 +22,7 @@ from scorebot.core.model import (
     Signal,
     Source,
     StartMeeting,
+    Status,
 )
 from scorebot.core.render import RenderContext, render_all
 from scorebot.core.step import step
@@ -226,3 +227,22 @@ async def test_a_recorded_batch_is_resent_as_one_event_under_its_own_id_after_a_
         for pending in unsent:
             store.outbox[pending.outgoing.txn] = pending  # as if the mark was lost too
         store.sent.clear()
+
+
+async def test_an_answer_to_a_question_in_a_burst_stays_a_reply_to_that_question() -> None:
+    client = FakeClient(held={ROOM: asyncio.Event()})
+    app, outbox, _ = wired(client, edit=False)
+
+    await app.handle(chat("$0", ANA, Join()))
+    await client.entered[ROOM].wait()
+    await app.handle(chat("$1", BEN, Join()))
+    await app.handle(chat("$2", FAC, Status()))
+    await app.handle(chat("$3", Person("@cy:example.org", "Cy"), Join()))
+    client.held[ROOM].set()
+    await outbox.idle()
+
+    threads = [
+        content.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+        for content in client.messages()
+    ]
+    assert threads == ["$0", "$1", "$2", "$3"]

@@ -42,6 +42,9 @@ Target = ToRoom | ToPerson
 
 class OutKind(enum.StrEnum):
     MESSAGE = "message"
+    """an answer of its own, threaded to what it answers"""
+    ANNOUNCEMENT = "announcement"
+    """a change of the stack: in a burst, sent together with the announcements next to it"""
     STACK = "stack"
     """a message that shows the stack: it becomes the room's stack message"""
     OVERVIEW = "overview"

@@ -9,7 +9,7 @@ from scorebot.app.items import Inbound, InRoom, Notice, Private
 from scorebot.app.ports import Outgoing, OutKind, Target, ToPerson, ToRoom
 from scorebot.app.txn import txn_id
 from scorebot.core.ids import is_matrix_person
-from scorebot.core.render import OVERVIEW_KINDS, Audience, Reply
+from scorebot.core.render import OVERVIEW_KINDS, STACK_CHANGED_KINDS, Audience, Reply
 
 PARAGRAPH = "\n\n"
 HTML_PARAGRAPH = "<br/><br/>"
@@ -33,7 +33,11 @@ def outgoing_for(item: Inbound, replies: Sequence[Reply], overview: Reply | None
             private_reply_to = reply_to if reply_room is not None else None
     messages: list[tuple[Target, OutKind, str, str, tuple[str, ...], str | None]] = []
     if public:
-        kind = OutKind.STACK if any(r.kind in OVERVIEW_KINDS for r in public) else OutKind.MESSAGE
+        kind = OutKind.MESSAGE
+        if any(reply.kind in OVERVIEW_KINDS for reply in public):
+            kind = OutKind.STACK
+        elif any(reply.kind in STACK_CHANGED_KINDS for reply in public):
+            kind = OutKind.ANNOUNCEMENT
         mentions = tuple(dict.fromkeys(m for reply in public for m in reply.mentions))
         text, markup = _joined(public)
         messages.append((room, kind, text, markup, mentions, public_reply_to))

@@ -189,11 +189,12 @@ class MatrixOutbox:
     async def _batches(self, messages: list[Pending]) -> list[tuple[str, list[Outgoing]]]:
         """The messages as sends, each with its transaction id, in order.
 
-        Several sent as one are recorded as a batch before the send, so that a restart
-        sends the same batch under the same id instead of each one on its own.
+        Announcements next to each other go out as one; an answer to a question stays a
+        reply to that question. Several sent as one are recorded as a batch before the
+        send, so that a restart sends the same batch under the same id.
         """
         sends: list[tuple[str, list[Outgoing]]] = []
-        for recorded, each in groupby(messages, key=lambda pending: pending.batch):
+        for (recorded, _), each in groupby(messages, key=_batch_key):
             group = [pending.outgoing for pending in each]
             txn = recorded or group[0].txn
             if recorded is None and len(group) > 1:
@@ -313,6 +314,15 @@ class MatrixOutbox:
             return event_id
         log.warning("sending to %s failed: %s", room, getattr(response, "message", response))
         return None
+
+
+def _batch_key(pending: Pending) -> tuple[str | None, str]:
+    """Messages with equal keys, next to each other, are sent as one event."""
+    if pending.batch is not None:
+        return pending.batch, ""
+    if pending.outgoing.kind is OutKind.ANNOUNCEMENT:
+        return None, "announcements"
+    return None, pending.outgoing.txn  # on its own
 
 
 def _content(messages: Sequence[Outgoing]) -> dict[str, Any]:
