@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import random
 import signal
 import sys
 from collections import Counter
@@ -14,7 +16,7 @@ import pytest
 
 from scorebot.config import load_config
 from scorebot.demo.homeserver import Homeserver
-from scorebot.demo.member import Member, Message
+from scorebot.demo.member import Member, Message, Reaction
 from scorebot.store.sqlite import SqliteStore
 from tests.conftest import MakeMember
 from tests.test_matrix_helpers import meeting_room, register_bot, say, write_bot_config
@@ -121,4 +123,139 @@ async def test_bot_killed_mid_burst_applies_every_signal_exactly_once_after_rest
     by_display = {uid[1:].split(":", maxsplit=1)[0]: name for uid, name in names.items()}
     joins = Counter(by_display[r.who] for r in records if r.kind == "joined stack")
     assert dict(joins) == EXPECTED_JOINS
+    assert "Traceback" not in log_path.read_text()
+
+
+# ---------------------------------------------------------------- SIGKILL at random points
+
+KILL_ROUNDS = 5
+ON_THE_STACK_AFTER_EACH_ROUND = {"bob", "carol", "dave"}
+"""each person's burst below ends in the same place, whatever the round started from"""
+
+
+async def _chat_burst(member: Member, room: str, rng: random.Random) -> list[str]:
+    sent = []
+    for text in ("stack", "unstack", "stack"):
+        sent.append(await member.send_text(room, text))
+        await asyncio.sleep(rng.uniform(0, 0.05))
+    return sent
+
+
+async def _reaction_burst(
+    member: Member, room: str, stack_message: str, rng: random.Random
+) -> list[str]:
+    first = await member.send_reaction(room, stack_message, "✋")
+    await asyncio.sleep(rng.uniform(0, 0.05))
+    lowered = await member.redact(room, first)
+    await asyncio.sleep(rng.uniform(0, 0.05))
+    again = await member.send_reaction(room, stack_message, "✋")
+    return [first, lowered, again]
+
+
+async def _call_hand_burst(
+    member: Member, room: str, membership: str, rng: random.Random
+) -> list[str]:
+    first = await member.raise_hand(room, membership)
+    await asyncio.sleep(rng.uniform(0, 0.05))
+    lowered = await member.lower_hand(room, first)
+    await asyncio.sleep(rng.uniform(0, 0.05))
+    again = await member.raise_hand(room, membership)
+    return [first, lowered, again]
+
+
+async def _outbox(database: Path) -> dict[str, tuple[str, str | None]]:
+    """txn -> (kind, event id or None) of every reply the bot committed."""
+    async with aiosqlite.connect(database) as db:
+        rows = await db.execute_fetchall("SELECT txn, message, event_id FROM outbox")
+    return {str(txn): (json.loads(message)["kind"], event_id) for txn, message, event_id in rows}
+
+
+async def test_bot_killed_at_random_points_of_bursts_applies_each_signal_and_posts_each_reply_once(
+    homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
+) -> None:
+    seed = random.randrange(2**32)
+    rng = random.Random(seed)
+    bot_id = await register_bot(homeserver)
+    config_path = write_bot_config(homeserver, bot_id, tmp_path)
+    database = load_config(config_path).storage.database
+    log_path = tmp_path / "bot.log"
+    process = await _start(config_path, log_path)
+    try:
+        alice = await make_member("alice")
+        bob, carol, dave, erin = [await make_member(n) for n in ("bob", "carol", "dave", "erin")]
+        names = {
+            m.user_id: m.user_id[1:].split(":")[0].rstrip("0123456789")
+            for m in (bob, carol, dave, erin)
+        }
+        room = await meeting_room(alice, bot_id, bob, carol, dave, erin)
+        await say(alice, room, "start meeting Kill test", bot_id)
+        button = await alice.wait_for(
+            lambda r: isinstance(r, Reaction) and r.sender == bot_id and r.key == "✋", timeout=30
+        )
+        assert isinstance(button, Reaction)
+        stack_message = button.relates_to
+        membership = await dave.join_call(room)
+        signals: list[str] = []
+        for round_ in range(KILL_ROUNDS):
+            baseline = await _processed_count(database)
+            burst = asyncio.gather(
+                _chat_burst(bob, room, rng),
+                _reaction_burst(carol, room, stack_message, rng),
+                _call_hand_burst(dave, room, membership, rng),
+                _chat_burst(erin, room, rng),
+            )
+            # Kill once some (a random number) of the burst are committed, then a little
+            # later still: before, during or after the replies are sent.
+            wanted = baseline + rng.randint(1, 9)
+            async with asyncio.timeout(60):
+                while await _processed_count(database) < wanted:  # noqa: ASYNC110
+                    await asyncio.sleep(0.005)
+            await asyncio.sleep(rng.uniform(0, 0.3))
+            await _stop(process, signal.SIGKILL)
+            for ids in await burst:
+                signals.extend(ids)
+            await erin.send_text(room, "unstack")  # erin ends each round off the stack
+            process = await _start(config_path, log_path)
+            print(f"round {round_}: killed after {wanted - baseline}+ commits")
+        # The last run catches up; the answer to this comes after everything before it.
+        final = await say(alice, room, "stack?", bot_id)
+        async with asyncio.timeout(60):
+            while any(event is None for _, event in (await _outbox(database)).values()):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        await _stop(process, signal.SIGTERM)
+    finally:
+        if process.returncode is None:
+            await _stop(process, signal.SIGKILL)
+
+    async with aiosqlite.connect(database) as db:
+        processed = {row[0] for row in await db.execute_fetchall("SELECT key FROM processed")}
+    assert [key for key in signals if key not in processed] == [], f"seed {seed}"
+    store = await SqliteStore.open(database)
+    try:
+        meeting = await store.load(room)
+    finally:
+        await store.close()
+    assert meeting is not None
+    assert {names[e.person.id] for e in meeting.stack} == ON_THE_STACK_AFTER_EACH_ROUND
+
+    committed = await _outbox(database)
+    seen = Counter(
+        txn
+        for record in alice.records
+        if isinstance(record, Message) and record.sender == bot_id and record.room_id == room
+        for txn in record.reply_ids
+    )
+    bot_messages_without_ids = [
+        r.body
+        for r in alice.records
+        if isinstance(r, Message) and r.sender == bot_id and r.room_id == room and not r.reply_ids
+    ]
+    assert final.reply_ids
+    # Every committed reply (but superseded stack overviews) reached the room exactly once;
+    # nothing reached it twice, and nothing reached it that was not committed.
+    assert {t: n for t, n in seen.items() if n != 1} == {}, f"seed {seed}"
+    assert set(seen) <= set(committed), f"seed {seed}"
+    missing = [t for t, (kind, _) in committed.items() if kind != "overview" and t not in seen]
+    assert missing == [], f"seed {seed}"
+    assert bot_messages_without_ids == []
     assert "Traceback" not in log_path.read_text()

@@ -152,7 +152,8 @@ class Converter:
 
     def convert(self, event: Any, view: RoomView, views: Mapping[str, RoomView]) -> list[Item]:
         """Items for one timeline event of `view`'s room; `views` are all joined rooms."""
-        if isinstance(event, nio.RoomMessageText | nio.RoomMessageNotice):
+        if isinstance(event, nio.RoomMessageText | nio.RoomMessageNotice) and not view.direct:
+            # Only meeting rooms: who wrote privately is kept nowhere.
             self.memory.note_sender(event.event_id, event.sender)
         if event.sender == self.bot:
             return []

@@ -257,10 +257,14 @@ class SqliteStore:
 
     async def mark_sent(self, txns: Sequence[str], event_id: str) -> None:
         async with self._lock, _transaction(self._db):
+            # What was said (perhaps privately) is not kept once sent: only its kind.
             await self._db.executemany(
-                "UPDATE outbox SET event_id = ? WHERE txn = ?", [(event_id, txn) for txn in txns]
+                "UPDATE outbox SET event_id = ?,"
+                " message = json_object('kind', json_extract(message, '$.kind'))"
+                " WHERE txn = ?",
+                [(event_id, txn) for txn in txns],
             )
-            # Sent messages are kept a while (for diagnostics), not forever.
+            # Sent messages are kept a while (for audits), not forever.
             await self._db.execute(
                 "DELETE FROM outbox WHERE event_id IS NOT NULL"
                 " AND id < (SELECT max(id) FROM outbox) - ?",
