@@ -9,6 +9,7 @@ import random
 import signal
 import sys
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiosqlite
@@ -141,26 +142,31 @@ async def _chat_burst(member: Member, room: str, rng: random.Random) -> list[str
     return sent
 
 
-async def _reaction_burst(
-    member: Member, room: str, stack_message: str, rng: random.Random
+async def _hand_burst(
+    raise_hand: Callable[[], Awaitable[str]],
+    lower_hand: Callable[[str], Awaitable[str]],
+    raised: list[str],
+    pairs: list[tuple[str, str]],
+    rng: random.Random,
 ) -> list[str]:
-    first = await member.send_reaction(room, stack_message, "✋")
-    await asyncio.sleep(rng.uniform(0, 0.05))
-    lowered = await member.redact(room, first)
-    await asyncio.sleep(rng.uniform(0, 0.05))
-    again = await member.send_reaction(room, stack_message, "✋")
-    return [first, lowered, again]
+    """Lower the hand still up from the round before, raise, lower, raise again.
 
-
-async def _call_hand_burst(
-    member: Member, room: str, membership: str, rng: random.Random
-) -> list[str]:
-    first = await member.raise_hand(room, membership)
+    The homeserver refuses a second identical reaction while the first stands, as Element
+    would never send one. Each (hand, lowering) goes into `pairs`.
+    """
+    sent = []
+    if raised:
+        previous = raised.pop()
+        sent.append(await lower_hand(previous))
+        pairs.append((previous, sent[-1]))
+    first = await raise_hand()
     await asyncio.sleep(rng.uniform(0, 0.05))
-    lowered = await member.lower_hand(room, first)
+    lowered = await lower_hand(first)
+    pairs.append((first, lowered))
     await asyncio.sleep(rng.uniform(0, 0.05))
-    again = await member.raise_hand(room, membership)
-    return [first, lowered, again]
+    again = await raise_hand()
+    raised.append(again)
+    return [*sent, first, lowered, again]
 
 
 async def _outbox(database: Path) -> dict[str, tuple[str, str | None]]:
@@ -196,12 +202,29 @@ async def test_bot_killed_at_random_points_of_bursts_applies_each_signal_and_pos
         stack_message = button.relates_to
         membership = await dave.join_call(room)
         signals: list[str] = []
+        labels: dict[str, str] = {}
+        pairs: list[tuple[str, str]] = []
+        carol_hand: list[str] = []
+        dave_hand: list[str] = []
+        """the reaction that holds each one's hand up, from the round before"""
         for round_ in range(KILL_ROUNDS):
             baseline = await _processed_count(database)
             burst = asyncio.gather(
                 _chat_burst(bob, room, rng),
-                _reaction_burst(carol, room, stack_message, rng),
-                _call_hand_burst(dave, room, membership, rng),
+                _hand_burst(
+                    lambda: carol.send_reaction(room, stack_message, "✋"),
+                    lambda hand: carol.redact(room, hand),
+                    carol_hand,
+                    pairs,
+                    rng,
+                ),
+                _hand_burst(
+                    lambda: dave.raise_hand(room, membership),
+                    lambda hand: dave.lower_hand(room, hand),
+                    dave_hand,
+                    pairs,
+                    rng,
+                ),
                 _chat_burst(erin, room, rng),
             )
             # Kill once some (a random number) of the burst are committed, then a little
@@ -212,8 +235,9 @@ async def test_bot_killed_at_random_points_of_bursts_applies_each_signal_and_pos
                     await asyncio.sleep(0.005)
             await asyncio.sleep(rng.uniform(0, 0.3))
             await _stop(process, signal.SIGKILL)
-            for ids in await burst:
+            for name, ids in zip(("bob", "carol", "dave", "erin"), await burst, strict=True):
                 signals.extend(ids)
+                labels.update({e: f"{name} {round_}.{n}" for n, e in enumerate(ids)})
             await erin.send_text(room, "unstack")  # erin ends each round off the stack
             process = await _start(config_path, log_path)
             print(f"round {round_}: killed after {wanted - baseline}+ commits")
@@ -229,7 +253,18 @@ async def test_bot_killed_at_random_points_of_bursts_applies_each_signal_and_pos
 
     async with aiosqlite.connect(database) as db:
         processed = {row[0] for row in await db.execute_fetchall("SELECT key FROM processed")}
-    assert [key for key in signals if key not in processed] == [], f"seed {seed}"
+    # A hand raised and lowered while the bot was down reaches it already redacted: the
+    # homeserver hides the reaction, so neither it nor its lowering is a signal (and the
+    # stack is right without them). Any other signal not applied is lost.
+    hidden = {
+        key
+        for hand, lowered in pairs
+        if hand not in processed and lowered not in processed
+        for key in (hand, lowered)
+    }
+    lost = [labels[key] for key in signals if key not in processed and key not in hidden]
+    assert lost == [], f"seed {seed}: {lost}"
+    print(f"signals: {len(signals)}, hidden by a redaction before the bot read them: {len(hidden)}")
     store = await SqliteStore.open(database)
     try:
         meeting = await store.load(room)
