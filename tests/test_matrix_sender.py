@@ -246,3 +246,27 @@ async def test_an_answer_to_a_question_in_a_burst_stays_a_reply_to_that_question
         for content in client.messages()
     ]
     assert threads == ["$0", "$1", "$2", "$3"]
+
+
+async def test_a_reply_that_was_in_flight_alone_is_not_merged_into_a_burst_after_a_restart() -> (
+    None
+):
+    store = MemoryStore()
+    replies = [
+        Outgoing(f"t{n}", ToRoom(ROOM), OutKind.ANNOUNCEMENT, f"Person{n} joined", f"P{n}")
+        for n in range(3)
+    ]
+    await store.queue(replies)
+    client = FakeClient()
+    client.by_txn["t0"] = "$sent-before-the-crash"  # t0 went out alone; t1, t2 were queued
+    client.sent.append(
+        (ROOM, "m.room.message", {"body": "Person0 joined", REPLY_IDS: ["t0"]}, "t0")
+    )
+    outbox = MatrixOutbox(client, AdapterMemory(), store, edit_stack_message=False)
+
+    await outbox.start()
+    await outbox.idle()
+
+    carried = [txn for content in client.messages() for txn in content[REPLY_IDS]]
+    assert sorted(carried) == ["t0", "t1", "t2"]
+    assert await store.unsent() == []

@@ -121,8 +121,11 @@ class MatrixOutbox:
         unsent = await self._store.unsent()
         if unsent:
             log.info("sending %s replies committed before the last stop", len(unsent))
-        for target, pending in groupby(unsent, key=lambda each: each.outgoing.target):
-            self._enqueue(target, list(pending))
+        lanes: dict[Target, list[Pending]] = {}
+        for each in unsent:
+            lanes.setdefault(each.outgoing.target, []).append(each)
+        for target, queued in lanes.items():
+            self._enqueue(target, _as_before_the_stop(queued))
 
     def post(self, messages: Sequence[Outgoing]) -> None:
         for message in messages:
@@ -196,7 +199,7 @@ class MatrixOutbox:
         sends: list[tuple[str, list[Outgoing]]] = []
         for (recorded, _), each in groupby(messages, key=_batch_key):
             group = [pending.outgoing for pending in each]
-            txn = recorded or group[0].txn
+            txn = recorded or group[0].txn  # a message on its own has its own id
             if recorded is None and len(group) > 1:
                 txn = batch_id(group[0].txn, len(group))
                 await self._store.record_batch(txn, [message.txn for message in group])
@@ -314,6 +317,22 @@ class MatrixOutbox:
             return event_id
         log.warning("sending to %s failed: %s", room, getattr(response, "message", response))
         return None
+
+
+def _as_before_the_stop(pending: list[Pending]) -> list[Pending]:
+    """One destination's unsent messages, the one that may have been in flight kept alone.
+
+    A destination has one send in flight at a time. If its oldest unsent message is in no
+    recorded batch, it may have gone out on its own under its own id just before the stop,
+    so it is sent on its own again (the homeserver then keeps the first); merging it into
+    a new batch would post it twice.
+    """
+    messages = [each for each in pending if each.outgoing.kind is not OutKind.OVERVIEW]
+    if not messages or messages[0].batch is not None:
+        return pending
+    oldest = messages[0]
+    alone = Pending(oldest.outgoing, oldest.outgoing.txn)
+    return [alone if each is oldest else each for each in pending]
 
 
 def _batch_key(pending: Pending) -> tuple[str | None, str]:
