@@ -48,6 +48,7 @@ from scorebot.core.model import (
 )
 from scorebot.core.step import step
 from scorebot.store import sqlite as sqlite_store
+from scorebot.store.codec import encode_meeting
 from scorebot.store.memory import MemoryStore
 from scorebot.store.protocol import MeetingInfo, Store
 from scorebot.store.sqlite import SchemaTooNewError, SqliteStore
@@ -548,3 +549,61 @@ async def test_applying_signals_twice_is_the_same_as_applying_them_once(
         await assert_holds(store, fold(signals))
     finally:
         await store.close()
+
+
+# ---------------------------------------------------------------- cost per signal
+
+
+def a_long_meeting(count: int, at: float = T0) -> list[Signal]:
+    """One meeting that keeps going: hands, turns, ouches, oopses and topics, over and over."""
+    signals = [signal(ALICE, StartMeeting("Long"), at)]
+    cycle: list[tuple[Person, Cue]] = [
+        (BOB, Join()),
+        (CHEN, Join(lane=Lane.CLARIFYING)),
+        (DARA, Join()),
+        (ALICE, Join(EVE)),
+        (ALICE, Next()),
+        (BOB, Ouch()),
+        (CHEN, Oops()),
+        (ALICE, Next()),
+        (DARA, Leave()),
+        (ALICE, Next()),
+        (ALICE, Resolve()),
+        (ALICE, Next()),
+    ]
+    while len(signals) < count:
+        for sender, cue in cycle:
+            signals.append(signal(sender, cue, at + len(signals)))
+        signals.append(signal(ALICE, NewTopic(f"Topic {len(signals)}"), at + len(signals)))
+    return signals[:count]
+
+
+async def wal_pages_written(path: Path, store: SqliteStore, signals: Sequence[Signal]) -> int:
+    """Pages the store appends to the write-ahead log while it commits `signals`."""
+    async with aiosqlite.connect(path) as db:
+        await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # an empty log to count from
+        await apply_all(store, signals)
+        [(_, frames, _)] = list(await db.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)"))
+    return int(frames)
+
+
+async def test_bytes_written_per_signal_stay_flat_as_a_meeting_grows(tmp_path: Path) -> None:
+    path = tmp_path / "scorebot.db"
+    signals = a_long_meeting(2040)
+    store = await SqliteStore.open(path)
+    try:
+        await apply_all(store, signals[:200])
+        early = await wal_pages_written(path, store, signals[200:220])
+        await apply_all(store, signals[220:2000])
+        late = await wal_pages_written(path, store, signals[2000:2020])
+    finally:
+        await store.close()
+
+    # The state written per signal is bounded; the minutes and keys only append. Only the
+    # B-trees' depth may grow (a page or so more per commit at most).
+    print(f"WAL pages for 20 signals: at 200 signals {early}, at 2000 signals {late}")
+    assert late <= early * 1.25, (early, late)
+    meeting = fold(signals[:2000]).meeting
+    small = fold(signals[:200]).meeting
+    assert meeting is not None and small is not None
+    assert len(encode_meeting(meeting)) < 2 * len(encode_meeting(small))

@@ -285,8 +285,6 @@ class Member:
 
         await self._wait_until(joined, timeout, f"{user_id} joined to {room_id}")
 
-    wait_joined = wait_member
-
     def is_encrypted(self, room_id: str) -> bool:
         """Whether this member's client treats the room as end-to-end encrypted."""
         return bool(self._client.rooms[room_id].encrypted)
