@@ -25,6 +25,7 @@ from scorebot.config import Config
 from scorebot.core.model import Person, Signal, Source, Tick
 from scorebot.matrix.memory import (
     CALL_MEMBERS,
+    DIRECT_ROOMS,
     DIRECT_ROOMS_VALUE,
     REACTIONS,
     REACTIONS_VALUE,
@@ -90,7 +91,7 @@ class MatrixBot:
 
     async def load_memory(self) -> None:
         self.memory.load_reactions(await self.store.get_value(REACTIONS_VALUE))
-        for kind in (SENDERS, REACTIONS, CALL_MEMBERS):
+        for kind in (SENDERS, REACTIONS, CALL_MEMBERS, DIRECT_ROOMS):
             self.memory.load(kind, await self.store.remembered(kind))
         self.memory.load_direct_rooms(await self.store.get_value(DIRECT_ROOMS_VALUE))
         self.memory.load_stack_messages(await self.store.get_value(STACK_MESSAGES_VALUE))
@@ -249,15 +250,13 @@ class MatrixBot:
             if self.config.bot.may_invite(inviter):
                 log.info("joining %s, invited by %s", room_id, inviter)
                 if direct:
-                    self.memory.direct_rooms.add(room_id)
-                self._spawn(self._join(room_id, direct))
+                    self.memory.note_direct_room(room_id)  # saved with this checkpoint
+                self._spawn(self._join(room_id))
             else:
                 log.info("declining the invite to %s from %s (not allowed)", room_id, inviter)
                 self._spawn(self._decline(room_id))
 
-    async def _join(self, room_id: str, direct: bool) -> None:
-        if direct:
-            await self.store.set_value(DIRECT_ROOMS_VALUE, self.memory.direct_rooms_json())
+    async def _join(self, room_id: str) -> None:
         response = await self.client.join(room_id)
         if not isinstance(response, nio.JoinResponse):
             log.warning("could not join %s: %s", room_id, response)

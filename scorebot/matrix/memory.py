@@ -20,16 +20,20 @@ from scorebot.app.items import MemoryWrite
 SENDERS = "matrix.sender"
 REACTIONS = "matrix.reaction"
 CALL_MEMBERS = "matrix.call_member"
+DIRECT_ROOMS = "matrix.direct_room"
 """kinds of the entries saved in the store's adapter memory"""
 
 REACTIONS_VALUE = "matrix.reactions"
 """the reactions as one JSON value, as versions before the adapter memory table kept them"""
 DIRECT_ROOMS_VALUE = "matrix.direct_rooms"
+"""the direct chats as one JSON value, as versions before the adapter memory table kept them"""
 STACK_MESSAGES_VALUE = "matrix.stack_messages"
 
 RECENT_LIMIT = 2000
 """messages whose sender we remember, for "ouch" as a reply and for hands on our messages"""
 REACTION_LIMIT = 5000
+DIRECT_LIMIT = 10_000
+"""direct chats remembered: one per person who ever wrote to the bot privately"""
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -125,6 +129,10 @@ class AdapterMemory:
         value = json.dumps([membership.room, membership.user, membership.state_key])
         self._journal.append(MemoryWrite(CALL_MEMBERS, event_id, value, RECENT_LIMIT))
 
+    def note_direct_room(self, room_id: str) -> None:
+        self.direct_rooms.add(room_id)
+        self._journal.append(MemoryWrite(DIRECT_ROOMS, room_id, "", DIRECT_LIMIT))
+
     def take_writes(self) -> tuple[MemoryWrite, ...]:
         """The changes since the last call, for the next checkpoint."""
         writes, self._journal = tuple(self._journal), []
@@ -140,6 +148,8 @@ class AdapterMemory:
                 self.reactions[key] = HandReaction(
                     str(room), str(sender), bool(call), str(membership_key)
                 )
+            elif kind == DIRECT_ROOMS:
+                self.direct_rooms.add(key)
             elif kind == CALL_MEMBERS:
                 room, user, state_key = json.loads(value)
                 self.call_members[key] = CallMembership(str(room), str(user), str(state_key))
@@ -153,10 +163,8 @@ class AdapterMemory:
             )
 
     def load_direct_rooms(self, text: str | None) -> None:
+        """Direct chats saved by an older version as one JSON value."""
         self.direct_rooms.update(str(room) for room in (json.loads(text) if text else []))
-
-    def direct_rooms_json(self) -> str:
-        return json.dumps(sorted(self.direct_rooms))
 
     def load_stack_messages(self, text: str | None) -> None:
         self.stack_messages.update(

@@ -35,7 +35,7 @@ from scorebot.app.replies import HTML_PARAGRAPH, PARAGRAPH
 from scorebot.app.txn import batch_id, companion_id
 from scorebot.config import ShareKeysWith
 from scorebot.matrix.device_trust import share_keys_by_policy
-from scorebot.matrix.memory import DIRECT_ROOMS_VALUE, STACK_MESSAGES_VALUE, AdapterMemory
+from scorebot.matrix.memory import STACK_MESSAGES_VALUE, AdapterMemory
 
 log = logging.getLogger(__name__)
 
@@ -279,8 +279,7 @@ class MatrixOutbox:
             log.warning("could not open a direct chat with %s: %s", user_id, response)
             return None
         room_id = str(response.room_id)
-        self._memory.direct_rooms.add(room_id)
-        await self._store.set_value(DIRECT_ROOMS_VALUE, self._memory.direct_rooms_json())
+        self._memory.note_direct_room(room_id)  # saved with the next checkpoint
         try:
             async with asyncio.timeout(ROOM_WAIT):
                 while room_id not in self._client.rooms:
