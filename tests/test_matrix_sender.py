@@ -270,3 +270,22 @@ async def test_a_reply_that_was_in_flight_alone_is_not_merged_into_a_burst_after
     carried = [txn for content in client.messages() for txn in content[REPLY_IDS]]
     assert sorted(carried) == ["t0", "t1", "t2"]
     assert await store.unsent() == []
+
+
+async def test_a_stack_message_posted_just_before_a_stop_is_not_posted_again() -> None:
+    store = MemoryStore()
+    overviews = [
+        Outgoing(f"o{n}", ToRoom(ROOM), OutKind.OVERVIEW, f"On the stack: {n}", f"{n}")
+        for n in range(3)
+    ]
+    await store.queue(overviews)
+    client = FakeClient()
+    client.by_txn["o0"] = "$posted-before-the-stop"
+    outbox = MatrixOutbox(client, AdapterMemory(), store)
+
+    await outbox.start()
+    await outbox.idle()
+
+    [(_, _, edit, txn)] = [sent for sent in client.sent if sent[1] == "m.room.message"]
+    assert txn == "o2" and edit["m.relates_to"]["event_id"] == "$posted-before-the-stop"
+    assert edit["m.new_content"]["body"] == "On the stack: 2"

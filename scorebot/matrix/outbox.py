@@ -186,7 +186,7 @@ class MatrixOutbox:
         overviews = [each.outgoing for each in taken if each.outgoing.kind is OutKind.OVERVIEW]
         if overviews:
             # Only the newest overview matters: it shows the stack as it now is.
-            event_id = await self._refresh_stack(room, overviews[-1])
+            event_id = await self._refresh_stack(room, overviews)
             await self._store.mark_sent([overview.txn for overview in overviews], event_id or "")
 
     async def _batches(self, messages: list[Pending]) -> list[tuple[str, list[Outgoing]]]:
@@ -228,19 +228,27 @@ class MatrixOutbox:
 
     # ------------------------------------------------------------ the stack message
 
-    async def _refresh_stack(self, room: str, overview: Outgoing) -> str | None:
+    async def _refresh_stack(self, room: str, overviews: list[Outgoing]) -> str | None:
+        """Show the newest overview in the room's stack message, posting one if there is none.
+
+        A new stack message is posted under the oldest overview's id: if that one went
+        out just before a stop, the homeserver finds the same event instead of a second.
+        """
         if not self._edit:
             return ""  # without editing, the stack is shown only when someone asks
-        current = self._memory.stack_messages.get(room)
-        if current is not None:
-            content = edit_content(current, overview.text, overview.html)
-            content[REPLY_IDS] = [overview.txn]
-            return await self._send(room, "m.room.message", content, overview.txn)
-        content = _content([overview])
-        event_id = await self._send(room, "m.room.message", content, overview.txn)
-        if event_id is not None:
-            await self._new_stack_message(room, event_id, overview.txn)
-        return event_id
+        latest = overviews[-1]
+        if room not in self._memory.stack_messages:
+            oldest = overviews[0]
+            event_id = await self._send(room, "m.room.message", _content([oldest]), oldest.txn)
+            if event_id is None:
+                return None
+            await self._new_stack_message(room, event_id, oldest.txn)
+            if oldest is latest:
+                return event_id
+        current = self._memory.stack_messages[room]
+        content = edit_content(current, latest.text, latest.html)
+        content[REPLY_IDS] = [latest.txn]
+        return await self._send(room, "m.room.message", content, latest.txn)
 
     async def _new_stack_message(self, room: str, event_id: str, txn: str) -> None:
         self._memory.stack_messages[room] = event_id
