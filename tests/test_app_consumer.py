@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from scorebot.app.clock import clock
 from scorebot.app.consumer import Consumer, ConsumerSettings
 from scorebot.app.items import (
     SYNC_POSITION,
@@ -20,7 +21,18 @@ from scorebot.app.items import (
 )
 from scorebot.app.ports import Outgoing, OutKind, ToPerson, ToRoom
 from scorebot.core.minutes import Record
-from scorebot.core.model import Join, Meeting, Minutes, Person, Priority, Settings, Signal, Source
+from scorebot.core.model import (
+    Join,
+    Meeting,
+    Minutes,
+    Next,
+    Person,
+    Priority,
+    Settings,
+    Signal,
+    Source,
+    Tick,
+)
 from scorebot.store.memory import MemoryStore
 
 ROOM = "!meeting:example.org"
@@ -198,3 +210,22 @@ async def test_asking_for_minutes_posts_the_minutes_themselves() -> None:
     document = sender.posted[-1]
     assert "# Minutes" in document.text and "Alice joined the stack" in document.text
     assert "Alice joined the stack" in document.html
+
+
+async def test_the_clock_ticks_only_rooms_where_someone_has_the_floor() -> None:
+    store = MemoryStore()
+    earlier, _, _ = consumer(store)
+    await earlier.handle(join("$1"))
+    next_speaker = Signal("$2", ALICE, Next(), Source.CHAT, 1001.0, facilitator=True)
+    await earlier.handle(Inbound(next_speaker, ROOM, InRoom("$2")))
+    await earlier.handle(Inbound(join("$3").signal, "!quiet:example.org"))
+    restarted, _, _ = consumer(store)
+    inbox: asyncio.Queue[Item] = asyncio.Queue()
+
+    ticking = asyncio.create_task(clock(inbox, restarted, BOT, 0.0))
+    tick = await asyncio.wait_for(inbox.get(), 5)
+    ticking.cancel()
+
+    assert isinstance(tick, Inbound) and isinstance(tick.signal.cue, Tick)
+    assert tick.room == ROOM and tick.destination == InRoom()
+    assert restarted.speaking_rooms() == [ROOM]

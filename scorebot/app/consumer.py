@@ -66,8 +66,23 @@ class Consumer:
             stored = await self.store.load(room)
             if stored is None:
                 return None
-            self._meetings[room] = stored
+            # The clock's `load_all` may be reading while a signal is committed: what the
+            # consumer put here meanwhile is newer than what was read.
+            self._meetings.setdefault(room, stored)
         return self._meetings[room]
+
+    async def load_all(self) -> None:
+        """Load every stored room's meeting, so `speaking_rooms` knows them all."""
+        for room in await self.store.rooms():
+            await self.meeting(room)
+
+    def speaking_rooms(self) -> list[str]:
+        """Rooms whose meeting runs with someone holding the floor (for the clock)."""
+        return [
+            room
+            for room, meeting in self._meetings.items()
+            if meeting.active and meeting.current_turn is not None
+        ]
 
     async def handle(self, item: Item) -> None:
         match item:

@@ -20,9 +20,9 @@ from typing import Any
 
 import nio  # type: ignore[import-untyped, unused-ignore]
 
-from scorebot.app.items import SYNC_POSITION, Checkpoint, Inbound, Item, Skipped
+from scorebot.app.items import SYNC_POSITION, Checkpoint, Item, Skipped
 from scorebot.config import Config
-from scorebot.core.model import Person, Signal, Source, Tick
+from scorebot.core.model import Person
 from scorebot.matrix.memory import (
     CALL_MEMBERS,
     DIRECT_ROOMS,
@@ -56,10 +56,6 @@ BACKFILL_RETRY = 1.0
 
 class GapNotFilledError(RuntimeError):
     """Events missed while away could not be fetched: stop before the position moves."""
-
-
-CLOCK_INTERVAL = 5.0
-"""seconds between clock ticks for wrap-up reminders"""
 
 
 def bot_person(user_id: str) -> Person:
@@ -284,18 +280,3 @@ class MatrixBot:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-async def clock(inbox: asyncio.Queue[Item], store: Store, bot: Person, interval: float) -> None:
-    """Enqueue a Tick for every room whose meeting has someone speaking."""
-    while True:
-        await asyncio.sleep(interval)
-        now = time.time()
-        for room in await store.rooms():
-            meeting = await store.load(room)
-            if meeting is None or not meeting.active or meeting.current_turn is None:
-                continue
-            signal = Signal(
-                key=f"tick:{room}:{int(now)}", sender=bot, cue=Tick(), source=Source.CLOCK, at=now
-            )
-            inbox.put_nowait(Inbound(signal, room))

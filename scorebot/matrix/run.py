@@ -6,10 +6,11 @@ import asyncio
 import logging
 from typing import Any
 
+from scorebot.app.clock import CLOCK_INTERVAL, clock
 from scorebot.app.consumer import Consumer, ConsumerSettings
 from scorebot.app.items import Item
 from scorebot.config import Config
-from scorebot.matrix.bot import CLOCK_INTERVAL, MatrixBot, bot_person, clock
+from scorebot.matrix.bot import MatrixBot, bot_person
 from scorebot.matrix.identity import ensure_identity
 from scorebot.matrix.memory import AdapterMemory
 from scorebot.matrix.outbox import MatrixOutbox
@@ -59,7 +60,8 @@ async def run_bot(
         tasks.append(asyncio.create_task(consumer.run(inbox), name="consumer"))
         tasks.append(asyncio.create_task(bot.sync_forever(since), name="sync"))
         if config.meeting.time_check_seconds > 0:
-            tasks.append(asyncio.create_task(clock(inbox, store, me, clock_interval), name="clock"))
+            ticks = clock(inbox, consumer, me, clock_interval)
+            tasks.append(asyncio.create_task(ticks, name="clock"))
         log.info("scorebot is running as %s (device %s)", bot.bot, client.device_id)
         if ready is not None:
             ready.set()
