@@ -293,4 +293,11 @@ async def test_bot_killed_at_random_points_of_bursts_applies_each_signal_and_pos
     missing = [t for t, (kind, _) in committed.items() if kind != "overview" and t not in seen]
     assert missing == [], f"seed {seed}"
     assert bot_messages_without_ids == []
+    # And by thread: no message of anyone's got two answers.
+    threaded = Counter(
+        record.in_reply_to
+        for record in alice.records
+        if isinstance(record, Message) and record.sender == bot_id and record.in_reply_to
+    )
+    assert {event: n for event, n in threaded.items() if n > 1} == {}, f"seed {seed}"
     assert "Traceback" not in log_path.read_text()

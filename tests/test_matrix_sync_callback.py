@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -11,11 +12,16 @@ from typing import Any
 import nio
 import pytest
 
-from scorebot.app.items import Checkpoint, Inbound, Item
+from scorebot.app.items import SYNC_POSITION, Checkpoint, Inbound, Item
 from scorebot.config import load_config
 from scorebot.matrix import bot as bot_module
 from scorebot.matrix.bot import GapNotFilledError, MatrixBot
-from scorebot.matrix.memory import SENDERS, AdapterMemory
+from scorebot.matrix.memory import (
+    DIRECT_ROOMS_VALUE,
+    REACTIONS_VALUE,
+    SENDERS,
+    AdapterMemory,
+)
 from scorebot.store.memory import MemoryStore
 
 BOT = "@scorebot:example.org"
@@ -67,14 +73,17 @@ def sync_response(*events: Any, limited: bool = False) -> Any:
     return SimpleNamespace(next_batch="s2", rooms=SimpleNamespace(join={ROOM: info}, invite={}))
 
 
-def new_bot(tmp_path: Path, client: FakeClient) -> tuple[MatrixBot, asyncio.Queue[Item]]:
+def new_bot(
+    tmp_path: Path, client: FakeClient, store: MemoryStore | None = None
+) -> tuple[MatrixBot, asyncio.Queue[Item]]:
     config_path = tmp_path / "scorebot.toml"
     config_path.write_text(
         f'[matrix]\nhomeserver = "http://127.0.0.1:1"\nuser_id = "{BOT}"\npassword = "x"\n'
         '[storage]\ndata_dir = "data"\n'
     )
     inbox: asyncio.Queue[Item] = asyncio.Queue()
-    bot = MatrixBot(client, load_config(config_path), MemoryStore(), inbox, AdapterMemory())
+    config = load_config(config_path)
+    bot = MatrixBot(client, config, store or MemoryStore(), inbox, AdapterMemory())
     bot._position = "s1"
     return bot, inbox
 
@@ -137,3 +146,21 @@ async def test_a_gap_that_cannot_be_fetched_stops_before_the_position_moves(
         await bot._on_sync(sync_response(message("unstack"), limited=True))
 
     assert drained(inbox) == []  # no checkpoint: a restart syncs from the old position
+
+
+async def test_hands_saved_by_an_older_version_move_into_the_table_once(tmp_path: Path) -> None:
+    store = MemoryStore()
+    await store.set_value(SYNC_POSITION, "s1")
+    await store.set_value(REACTIONS_VALUE, json.dumps([["$hand", ROOM, ALICE, True, "_k"]]))
+    await store.set_value(DIRECT_ROOMS_VALUE, json.dumps(["!dm:example.org"]))
+    bot, _ = new_bot(tmp_path, FakeClient(), store)
+
+    await bot.load_memory()
+    bot.memory.lower_hand("$hand")
+    await store.checkpoint(SYNC_POSITION, "s2", bot.memory.take_writes(), ())
+    restarted, _ = new_bot(tmp_path, FakeClient(), store)
+    await restarted.load_memory()
+
+    assert restarted.memory.reactions.get("$hand") is None  # lowered stays lowered
+    assert restarted.memory.direct_rooms == {"!dm:example.org"}
+    assert await store.get_value(REACTIONS_VALUE) == "[]"

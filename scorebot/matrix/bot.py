@@ -54,6 +54,10 @@ BACKFILL_RETRY = 1.0
 """seconds before the first retry of a /messages page; doubled each time"""
 
 
+LEGACY_VALUES = (REACTIONS_VALUE, DIRECT_ROOMS_VALUE)
+"""store values of older versions that the adapter memory table replaces"""
+
+
 class GapNotFilledError(RuntimeError):
     """Events missed while away could not be fetched: stop before the position moves."""
 
@@ -86,10 +90,19 @@ class MatrixBot:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def load_memory(self) -> None:
-        self.memory.load_reactions(await self.store.get_value(REACTIONS_VALUE))
+        """What the adapter memory table kept; on the first start after an upgrade, first
+        the JSON values older versions kept, moved into the table (before the consumer runs,
+        so still the only writer)."""
+        legacy = [await self.store.get_value(name) for name in LEGACY_VALUES]
+        token = await self.store.get_value(SYNC_POSITION)
+        if token and any(value not in (None, "[]") for value in legacy):
+            self.memory.adopt_legacy(*legacy)
+            await self.store.checkpoint(SYNC_POSITION, token, self.memory.take_writes(), ())
+            for name in LEGACY_VALUES:
+                await self.store.set_value(name, "[]")
+            log.info("moved the saved hands and direct chats into the adapter memory table")
         for kind in (SENDERS, REACTIONS, CALL_MEMBERS, DIRECT_ROOMS):
             self.memory.load(kind, await self.store.remembered(kind))
-        self.memory.load_direct_rooms(await self.store.get_value(DIRECT_ROOMS_VALUE))
         self.memory.load_stack_messages(await self.store.get_value(STACK_MESSAGES_VALUE))
 
     async def starting_token(self) -> str:

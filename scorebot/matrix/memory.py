@@ -154,17 +154,15 @@ class AdapterMemory:
                 room, user, state_key = json.loads(value)
                 self.call_members[key] = CallMembership(str(room), str(user), str(state_key))
 
-    def load_reactions(self, text: str | None) -> None:
-        """Hands saved by an older version as one JSON value (read once, then superseded)."""
-        for row in json.loads(text) if text else []:
+    def adopt_legacy(self, reactions: str | None, direct_rooms: str | None) -> None:
+        """Hands and direct chats an older version saved as JSON values, taken into the
+        journal so that they move into the adapter memory table (then the values go)."""
+        for row in json.loads(reactions) if reactions else []:
             event_id, room, sender, call, membership_key = row
-            self.reactions[str(event_id)] = HandReaction(
-                str(room), str(sender), bool(call), str(membership_key)
-            )
-
-    def load_direct_rooms(self, text: str | None) -> None:
-        """Direct chats saved by an older version as one JSON value."""
-        self.direct_rooms.update(str(room) for room in (json.loads(text) if text else []))
+            hand = HandReaction(str(room), str(sender), bool(call), str(membership_key))
+            self.raise_hand(str(event_id), hand)
+        for room_id in json.loads(direct_rooms) if direct_rooms else []:
+            self.note_direct_room(str(room_id))
 
     def load_stack_messages(self, text: str | None) -> None:
         self.stack_messages.update(
