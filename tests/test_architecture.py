@@ -58,6 +58,37 @@ def test_speech_never_imports_scorebot_or_nio(path: Path) -> None:
     assert not roots(imports(path)) & {"scorebot", "nio"}
 
 
+@pytest.mark.parametrize("path", python_files("scorebot/app"), ids=lambda p: p.name)
+def test_the_app_knows_no_source_or_adapter_of_its_own(path: Path) -> None:
+    """The app defines its ports; Matrix, speech and the stores plug in from outside."""
+    used = imports(path)
+    assert not roots(used) & {"nio", "speech", "aiosqlite", "sqlite3", "vosk", "sounddevice"}
+    outside = {
+        name
+        for name in used
+        if name.startswith("scorebot.") and not name.startswith(("scorebot.app", "scorebot.core"))
+    }
+    assert not outside, f"{path.name} imports {outside}"
+
+
+@pytest.mark.parametrize("path", python_files("scorebot/matrix"), ids=lambda p: p.name)
+def test_the_matrix_adapter_builds_app_items_and_never_reaches_into_speech(path: Path) -> None:
+    used = imports(path)
+    assert "speech" not in roots(used)
+    assert not {n for n in used if n.startswith(("scorebot.cli", "scorebot.demo"))}
+
+
+def test_the_app_has_one_consumer_that_the_matrix_adapter_no_longer_keeps() -> None:
+    assert not (ROOT / "scorebot/matrix/consumer.py").exists()
+    assert not (ROOT / "scorebot/matrix/items.py").exists()
+    users = [
+        p.relative_to(ROOT).as_posix()
+        for p in python_files("scorebot")
+        if "scorebot.app.consumer" in imports(p) and "scorebot/app/" not in p.as_posix()
+    ]
+    assert users == ["scorebot/matrix/run.py"], "one composition root wires the consumer"
+
+
 @pytest.mark.parametrize(
     "path",
     python_files("scorebot") + python_files("speech"),

@@ -14,9 +14,9 @@ from typing import Any
 import aiosqlite
 import pytest
 
+from scorebot.app.items import SYNC_POSITION
 from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import Member, Message, Reaction
-from scorebot.matrix.items import SYNC_TOKEN
 from scorebot.matrix.signals import Converter
 from scorebot.store.sqlite import SqliteStore
 from tests.conftest import MakeMember
@@ -160,7 +160,7 @@ async def test_encrypted_hand_reaction_joins_once_even_when_sync_replays_it(
         database = bot.config.storage.database
         async with aiosqlite.connect(database) as db:
             rows = list(
-                await db.execute_fetchall("SELECT value FROM kv WHERE name = ?", (SYNC_TOKEN,))
+                await db.execute_fetchall("SELECT value FROM kv WHERE name = ?", (SYNC_POSITION,))
             )
         rewound = str(rows[0][0])
 
@@ -175,7 +175,7 @@ async def test_encrypted_hand_reaction_joins_once_even_when_sync_replays_it(
     # As if the bot had crashed before saving its position: sync hands it all again.
     store = await SqliteStore.open(database)
     try:
-        await store.set_value(SYNC_TOKEN, rewound)
+        await store.set_value(SYNC_POSITION, rewound)
     finally:
         await store.close()
     converted.clear()

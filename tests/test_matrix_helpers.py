@@ -58,7 +58,7 @@ async def running_bot(config_path: Path) -> AsyncIterator[RunningBot]:
     """Run the bot in this event loop until the block ends."""
     config = load_config(config_path)
     ready = asyncio.Event()
-    task = asyncio.create_task(run_bot(config, ready=ready, window=0.3, clock_interval=1.0))
+    task = asyncio.create_task(run_bot(config, ready=ready, clock_interval=1.0))
     waiter = asyncio.create_task(ready.wait())
     await asyncio.wait([task, waiter], timeout=60, return_when=asyncio.FIRST_COMPLETED)
     if task.done():

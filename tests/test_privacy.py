@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scorebot.app import apply_signal
+from scorebot.app.items import Inbound, Item, Notice, Private
 from scorebot.core import events as ev
 from scorebot.core.minutes import to_json, to_markdown
 from scorebot.core.model import (
@@ -67,7 +68,6 @@ from scorebot.core.render import (
     render_all,
 )
 from scorebot.core.step import status, step
-from scorebot.matrix.items import Inbound, Item, Notice
 from scorebot.matrix.memory import AdapterMemory
 from scorebot.matrix.signals import Converter, RoomView
 from scorebot.store.sqlite import SqliteStore
@@ -495,7 +495,7 @@ def assert_private_signals(event: Any, items: list[Item], rooms: set[str], cue: 
     for item in inbound:
         assert item.signal.cue == cue
         assert item.signal.source is Source.DIRECT
-        assert (item.reply_room, item.reply_to, item.private) == (DM, event.event_id, True)
+        assert item.destination == Private(XIMENA, DM, event.event_id)
         assert item.signal.key == f"{event.event_id}/{item.room}"
         assert "ximena" not in item.signal.key.casefold()
     for other in items:
@@ -541,7 +541,7 @@ def test_a_private_priority_becomes_signals_only_for_the_rooms_meant_and_logs_no
     bodies.append("priority please")
     [notice] = converter.convert(typed, views[ROOM], views)
     assert isinstance(notice, Notice)
-    assert (notice.to_user, notice.reply_to) == (XIMENA, None)
+    assert notice.destination == Private(XIMENA)
     for record in caplog.records:
         message = record.getMessage().casefold()
         assert not any(body.casefold() in message for body in bodies), message

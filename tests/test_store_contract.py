@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scorebot.app import apply_signal
+from scorebot.app.items import MemoryWrite, Skipped
+from scorebot.app.ports import Outgoing, OutKind, Pending, ToPerson, ToRoom
 from scorebot.core.minutes import Record, records
 from scorebot.core.model import (
     Clear,
@@ -46,6 +48,7 @@ from scorebot.core.model import (
 )
 from scorebot.core.step import step
 from scorebot.store import sqlite as sqlite_store
+from scorebot.store.codec import encode_meeting
 from scorebot.store.memory import MemoryStore
 from scorebot.store.protocol import MeetingInfo, Store
 from scorebot.store.sqlite import SchemaTooNewError, SqliteStore
@@ -269,6 +272,63 @@ async def test_values_are_kept_by_name_and_overwritten(store: Store) -> None:
     assert await store.get_value("device_id") == "SCOREBOT"
 
 
+def reply(txn: str, room: str = ROOM, kind: OutKind = OutKind.MESSAGE) -> Outgoing:
+    return Outgoing(
+        txn, ToRoom(room), kind, f"text {txn}", f"<b>{txn}</b>", ("@a:x",), "$r", "@a:x"
+    )
+
+
+async def test_replies_are_committed_with_their_signal_and_unsent_until_marked(
+    store: Store,
+) -> None:
+    join = signal(BOB, Join(), T0)
+    before = Meeting(ROOM)
+    after, events = step(before, join)
+    private = Outgoing("t2", ToPerson(BOB.id), OutKind.MESSAGE, "just you", "just you")
+    outgoing = [reply("t1"), private, reply("t3", kind=OutKind.OVERVIEW)]
+
+    assert await store.apply(join.key, before, after, records(events, T0), outgoing)
+    assert not await store.apply(join.key, before, after, records(events, T0), outgoing)
+
+    assert [pending.outgoing for pending in await store.unsent()] == outgoing
+    await store.mark_sent(["t1", "t3"], "$ev1")
+    assert await store.unsent() == [Pending(private)]
+
+
+async def test_a_recorded_batch_stays_with_its_replies_until_they_are_sent(store: Store) -> None:
+    assert await store.queue([reply("n1"), reply("n2")])
+    assert not await store.queue([reply("n1"), reply("n2")])  # a replayed notice
+    await store.queue([reply("n3")])
+
+    await store.record_batch("n1+2", ["n1", "n2"])
+
+    assert await store.unsent() == [
+        Pending(reply("n1"), "n1+2"),
+        Pending(reply("n2"), "n1+2"),
+        Pending(reply("n3")),
+    ]
+    await store.mark_sent(["n1", "n2"], "$batch")
+    assert await store.unsent() == [Pending(reply("n3"))]
+
+
+async def test_a_checkpoint_saves_position_memory_and_skipped_events_together(
+    store: Store,
+) -> None:
+    writes = [MemoryWrite("hand", f"$r{n}", f"v{n}", keep=3) for n in range(5)]
+    writes.append(MemoryWrite("hand", "$r3", None, keep=3))
+    writes.append(MemoryWrite("sender", "$m", "@a:x", keep=3))
+    skipped = Skipped("$odd", ROOM, "TypeError: not a dict", T0)
+
+    await store.checkpoint("sync_token", "s1", writes, [skipped, skipped])
+
+    assert await store.get_value("sync_token") == "s1"
+    assert await store.remembered("hand") == [("$r2", "v2"), ("$r4", "v4")]
+    assert await store.remembered("sender") == [("$m", "@a:x")]
+    assert await store.skipped() == 1
+    await store.checkpoint("sync_token", "s2", [MemoryWrite("hand", "$r2", "again", 3)], [])
+    assert await store.remembered("hand") == [("$r4", "v4"), ("$r2", "again")]
+
+
 # ---------------------------------------------------------------- SQLite only
 
 
@@ -304,11 +364,15 @@ async def test_an_empty_file_is_migrated_to_the_latest_version(tmp_path: Path) -
     assert await read(path, "SELECT number FROM version") == [(len(sqlite_store.MIGRATIONS),)]
     tables = await read(path, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1")
     assert tables == [
+        ("adapter_memory",),
         ("kv",),
         ("meetings",),
         ("minutes",),
+        ("outbox",),
         ("processed",),
         ("rooms",),
+        ("skipped",),
+        ("sqlite_sequence",),
         ("version",),
     ]
 
@@ -327,7 +391,7 @@ async def test_reopening_applies_only_the_missing_migrations(
         store = await SqliteStore.open(path)
         assert await store.get_value("kept") == "yes"
         await store.close()
-    assert await read(path, "SELECT number FROM version") == [(2,)]
+    assert await read(path, "SELECT number FROM version") == [(len(sqlite_store.MIGRATIONS),)]
     assert await read(path, "SELECT note FROM extra") == [("once",)]
 
 
@@ -340,7 +404,7 @@ async def test_a_failing_migration_step_leaves_the_file_at_the_version_before(
     monkeypatch.setattr(sqlite_store, "MIGRATIONS", (*sqlite_store.MIGRATIONS, broken))
     with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
         await SqliteStore.open(path)
-    assert await read(path, "SELECT number FROM version") == [(1,)]
+    assert await read(path, "SELECT number FROM version") == [(len(sqlite_store.MIGRATIONS) - 1,)]
     assert await read(path, "SELECT name FROM sqlite_master WHERE name = 'extra'") == []
 
 
@@ -352,9 +416,10 @@ async def test_a_file_from_a_newer_scorebot_is_refused_naming_both_versions(
     async with aiosqlite.connect(path) as db:
         await db.execute("UPDATE version SET number = 7")
         await db.commit()
-    with pytest.raises(SchemaTooNewError, match=r"version 7.*up to 1") as raised:
+    known = len(sqlite_store.MIGRATIONS)
+    with pytest.raises(SchemaTooNewError, match=rf"version 7.*up to {known}") as raised:
         await SqliteStore.open(path)
-    assert (raised.value.found, raised.value.known) == (7, 1)
+    assert (raised.value.found, raised.value.known) == (7, known)
 
 
 async def test_the_pragmas_are_in_effect_on_the_stores_connection(tmp_path: Path) -> None:
@@ -484,3 +549,61 @@ async def test_applying_signals_twice_is_the_same_as_applying_them_once(
         await assert_holds(store, fold(signals))
     finally:
         await store.close()
+
+
+# ---------------------------------------------------------------- cost per signal
+
+
+def a_long_meeting(count: int, at: float = T0) -> list[Signal]:
+    """One meeting that keeps going: hands, turns, ouches, oopses and topics, over and over."""
+    signals = [signal(ALICE, StartMeeting("Long"), at)]
+    cycle: list[tuple[Person, Cue]] = [
+        (BOB, Join()),
+        (CHEN, Join(lane=Lane.CLARIFYING)),
+        (DARA, Join()),
+        (ALICE, Join(EVE)),
+        (ALICE, Next()),
+        (BOB, Ouch()),
+        (CHEN, Oops()),
+        (ALICE, Next()),
+        (DARA, Leave()),
+        (ALICE, Next()),
+        (ALICE, Resolve()),
+        (ALICE, Next()),
+    ]
+    while len(signals) < count:
+        for sender, cue in cycle:
+            signals.append(signal(sender, cue, at + len(signals)))
+        signals.append(signal(ALICE, NewTopic(f"Topic {len(signals)}"), at + len(signals)))
+    return signals[:count]
+
+
+async def wal_pages_written(path: Path, store: SqliteStore, signals: Sequence[Signal]) -> int:
+    """Pages the store appends to the write-ahead log while it commits `signals`."""
+    async with aiosqlite.connect(path) as db:
+        await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # an empty log to count from
+        await apply_all(store, signals)
+        [(_, frames, _)] = list(await db.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)"))
+    return int(frames)
+
+
+async def test_bytes_written_per_signal_stay_flat_as_a_meeting_grows(tmp_path: Path) -> None:
+    path = tmp_path / "scorebot.db"
+    signals = a_long_meeting(2040)
+    store = await SqliteStore.open(path)
+    try:
+        await apply_all(store, signals[:200])
+        early = await wal_pages_written(path, store, signals[200:220])
+        await apply_all(store, signals[220:2000])
+        late = await wal_pages_written(path, store, signals[2000:2020])
+    finally:
+        await store.close()
+
+    # The state written per signal is bounded; the minutes and keys only append. Only the
+    # B-trees' depth may grow (a page or so more per commit at most).
+    print(f"WAL pages for 20 signals: at 200 signals {early}, at 2000 signals {late}")
+    assert late <= early * 1.25, (early, late)
+    meeting = fold(signals[:2000]).meeting
+    small = fold(signals[:200]).meeting
+    assert meeting is not None and small is not None
+    assert len(encode_meeting(meeting)) < 2 * len(encode_meeting(small))

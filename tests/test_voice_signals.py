@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from scorebot.app.items import Inbound, InRoom
 from scorebot.core.model import (
     Join,
     JoinRoom,
@@ -18,7 +19,6 @@ from scorebot.core.model import (
     Source,
 )
 from scorebot.core.parse import ParseContext, parse
-from scorebot.matrix.items import Inbound
 from scorebot.matrix.memory import AdapterMemory
 from scorebot.matrix.signals import Converter
 from scorebot.voice.cues import (
@@ -65,7 +65,7 @@ def test_a_trusted_microphones_stack_with_a_name_puts_that_member_on_as_typed() 
     assert item.signal.cue == typed
     assert item.signal.source is Source.VOICE and item.signal.facilitator
     assert item.signal.key == voice_key(MIC, "f00d:1.25") == f"voice:{MIC}:f00d:1.25"
-    assert item.room == item.reply_room == ROOM and item.reply_to == message.event_id
+    assert item.room == ROOM and item.destination == InRoom(message.event_id)
 
 
 def test_a_stack_with_no_name_adds_someone_in_the_room_and_lanes_keep_their_lane() -> None:

@@ -18,6 +18,7 @@ import nio  # type: ignore[import-untyped, unused-ignore]
 
 from scorebot.matrix.cross_signing import device_signed_by_owner, published_identity
 from scorebot.matrix.homeserver_api import query_keys
+from scorebot.matrix.outbox import REPLY_IDS
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ class Message:
     server_timestamp: int
     """milliseconds since the epoch"""
     decrypted: bool
+    reply_ids: tuple[str, ...] = ()
+    """scorebot's transaction ids of the replies this message carries (for audits)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,8 +284,6 @@ class Member:
             return (user is not None and not user.invited) or None
 
         await self._wait_until(joined, timeout, f"{user_id} joined to {room_id}")
-
-    wait_joined = wait_member
 
     def is_encrypted(self, room_id: str) -> bool:
         """Whether this member's client treats the room as end-to-end encrypted."""
@@ -593,6 +594,7 @@ class Member:
                 new_body=new_content.get("body") if replaces else None,
                 server_timestamp=event.server_timestamp,
                 decrypted=bool(event.decrypted),
+                reply_ids=tuple(str(txn) for txn in content.get(REPLY_IDS) or ()),
             )
         )
 

@@ -3,9 +3,11 @@
 nio saves its sync token before it runs callbacks, and runs them inline in its sync loop,
 so the bot keeps its own position instead (`store_sync_tokens=False`): one response
 callback converts a whole sync response, in timeline order, into items on the one inbox
-queue and ends it with a `SyncMarker`; the consumer saves the marker's token only after
-everything before it was committed. On restart, sync resumes from that token and the
-event-id keys make the replayed part a no-op.
+queue and ends it with a `Checkpoint` carrying the adapter memory's changes; the consumer
+saves both only after everything before it was committed. On restart, sync resumes from
+that position with the memory of that moment, and the event-id keys make the replayed
+part a no-op. An event that cannot be converted is recorded as skipped, never dropped
+silently; a gap that cannot be filled stops the bot before its position moves.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ from typing import Any
 
 import nio  # type: ignore[import-untyped, unused-ignore]
 
+from scorebot.app.items import SYNC_POSITION, Checkpoint, Item, Skipped
 from scorebot.config import Config
-from scorebot.core.model import Person, Signal, Source, Tick
-from scorebot.matrix.items import SYNC_TOKEN, Inbound, Item, SyncMarker
+from scorebot.core.model import Person
 from scorebot.matrix.memory import (
+    CALL_MEMBERS,
+    DIRECT_ROOMS,
     DIRECT_ROOMS_VALUE,
+    REACTIONS,
     REACTIONS_VALUE,
+    SENDERS,
     STACK_MESSAGES_VALUE,
     AdapterMemory,
 )
@@ -42,9 +48,18 @@ more, and a gap ("limited") must then be filled from /messages."""
 BACKFILL_PAGES = 20
 BACKFILL_PAGE = 100
 """events per /messages page when filling a gap"""
+BACKFILL_ATTEMPTS = 5
+"""tries for one /messages page before the bot stops rather than lose the gap"""
+BACKFILL_RETRY = 1.0
+"""seconds before the first retry of a /messages page; doubled each time"""
 
-CLOCK_INTERVAL = 5.0
-"""seconds between clock ticks for wrap-up reminders"""
+
+LEGACY_VALUES = (REACTIONS_VALUE, DIRECT_ROOMS_VALUE)
+"""store values of older versions that the adapter memory table replaces"""
+
+
+class GapNotFilledError(RuntimeError):
+    """Events missed while away could not be fetched: stop before the position moves."""
 
 
 def bot_person(user_id: str) -> Person:
@@ -80,13 +95,24 @@ class MatrixBot:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def load_memory(self) -> None:
-        self.memory.load_reactions(await self.store.get_value(REACTIONS_VALUE))
-        self.memory.load_direct_rooms(await self.store.get_value(DIRECT_ROOMS_VALUE))
+        """What the adapter memory table kept; on the first start after an upgrade, first
+        the JSON values older versions kept, moved into the table (before the consumer runs,
+        so still the only writer)."""
+        legacy = [await self.store.get_value(name) for name in LEGACY_VALUES]
+        token = await self.store.get_value(SYNC_POSITION)
+        if token and any(value not in (None, "[]") for value in legacy):
+            self.memory.adopt_legacy(*legacy)
+            await self.store.checkpoint(SYNC_POSITION, token, self.memory.take_writes(), ())
+            for name in LEGACY_VALUES:
+                await self.store.set_value(name, "[]")
+            log.info("moved the saved hands and direct chats into the adapter memory table")
+        for kind in (SENDERS, REACTIONS, CALL_MEMBERS, DIRECT_ROOMS):
+            self.memory.load(kind, await self.store.remembered(kind))
         self.memory.load_stack_messages(await self.store.get_value(STACK_MESSAGES_VALUE))
 
     async def starting_token(self) -> str:
         """The stored sync position; on the very first start, a fresh one (history ignored)."""
-        token = await self.store.get_value(SYNC_TOKEN)
+        token = await self.store.get_value(SYNC_POSITION)
         if token:
             log.info("resuming sync from the stored position")
             self._position = token
@@ -96,7 +122,10 @@ class MatrixBot:
             raise RuntimeError(f"the first sync failed: {response}")
         self._absorb(response)
         self._answer_invites(response)
-        await self.store.set_value(SYNC_TOKEN, response.next_batch)
+        # Before the consumer runs, so still the only writer.
+        await self.store.checkpoint(
+            SYNC_POSITION, str(response.next_batch), self.memory.take_writes(), ()
+        )
         self._position = str(response.next_batch)
         log.info("first start: history before now is not acted on")
         return str(response.next_batch)
@@ -112,16 +141,12 @@ class MatrixBot:
     async def _on_sync(self, response: Any) -> None:
         # nio awaits this inside its sync loop: it only converts and enqueues.
         since, self._position = self._position, str(response.next_batch)
-        try:
-            self._answer_invites(response)
-            gaps = await self._fill_gaps(response, since)
-            self._enqueue(response, gaps)
-            if self.memory.dirty:
-                self.memory.dirty = False
-                await self.store.set_value(REACTIONS_VALUE, self.memory.reactions_json())
-        except Exception:
-            log.exception("could not convert a sync response")
-        self.inbox.put_nowait(SyncMarker(str(response.next_batch)))
+        self._answer_invites(response)
+        # Raises (stopping sync, so the bot, before the position moves) if a gap stays open.
+        gaps = await self._fill_gaps(response, since)
+        skipped = self._enqueue(response, gaps)
+        checkpoint = Checkpoint(str(response.next_batch), self.memory.take_writes(), skipped)
+        self.inbox.put_nowait(checkpoint)
 
     async def _fill_gaps(self, response: Any, since: str) -> dict[str, list[Any]]:
         """Events a limited timeline left out, oldest first, back to where we were."""
@@ -138,14 +163,8 @@ class MatrixBot:
             missed: list[Any] = []
             start = info.timeline.prev_batch
             for _ in range(BACKFILL_PAGES):
-                page = await self.client.room_messages(
-                    room_id,
-                    start=start,
-                    end=since,
-                    direction=nio.MessageDirection.back,
-                    limit=BACKFILL_PAGE,
-                )
-                if not isinstance(page, nio.RoomMessagesResponse) or not page.chunk:
+                page = await self._page(room_id, start, since)
+                if not page.chunk:
                     break
                 missed.extend(page.chunk)
                 if not page.end or page.end == start:
@@ -161,7 +180,26 @@ class MatrixBot:
             gaps[room_id] = missed[::-1]
         return gaps
 
-    def _enqueue(self, response: Any, gaps: dict[str, list[Any]]) -> None:
+    async def _page(self, room_id: str, start: str, since: str) -> Any:
+        """One /messages page, tried again with growing pauses when the server fails."""
+        wait = BACKFILL_RETRY
+        for attempt in range(1, BACKFILL_ATTEMPTS + 1):
+            page = await self.client.room_messages(
+                room_id,
+                start=start,
+                end=since,
+                direction=nio.MessageDirection.back,
+                limit=BACKFILL_PAGE,
+            )
+            if isinstance(page, nio.RoomMessagesResponse):
+                return page
+            log.warning("fetching missed events in %s failed (try %s): %s", room_id, attempt, page)
+            if attempt < BACKFILL_ATTEMPTS:
+                await asyncio.sleep(wait)
+                wait *= 2
+        raise GapNotFilledError(f"could not fetch the events missed in {room_id}")
+
+    def _enqueue(self, response: Any, gaps: dict[str, list[Any]]) -> tuple[Skipped, ...]:
         self._absorb_state(response)
         level = self.config.bot.facilitator_power_level
         views = {
@@ -170,6 +208,7 @@ class MatrixBot:
             )
             for room_id, room in self.client.rooms.items()
         }
+        skipped: list[Skipped] = []
         for room_id, info in response.rooms.join.items():
             view = views.get(room_id)
             if view is None:
@@ -178,13 +217,16 @@ class MatrixBot:
             for event in after_own_join(timeline, self.bot):
                 try:
                     items = self.converter.convert(event, view, views)
-                except Exception:
+                except Exception as error:
                     log.exception("could not convert %s in %s", event.event_id, room_id)
+                    reason = f"{type(error).__name__}: {error}"[:500]
+                    skipped.append(Skipped(str(event.event_id), room_id, reason, time.time()))
                     continue
                 for item in items:
                     self.inbox.put_nowait(item)
                 if isinstance(event, nio.MegolmEvent):
                     self._spawn(self._request_key(event))
+        return tuple(skipped)
 
     def _absorb_state(self, response: Any) -> None:
         """Learn room creators and call memberships, from state and timeline alike."""
@@ -199,7 +241,7 @@ class MatrixBot:
         for info in response.rooms.join.values():
             for event in info.timeline.events:
                 if isinstance(event, nio.RoomMessageText | nio.RoomMessageNotice):
-                    self.memory.senders[event.event_id] = event.sender
+                    self.memory.note_sender(event.event_id, event.sender)
 
     # ------------------------------------------------------------ invites
 
@@ -222,15 +264,13 @@ class MatrixBot:
             if self.config.bot.may_invite(inviter):
                 log.info("joining %s, invited by %s", room_id, inviter)
                 if direct:
-                    self.memory.direct_rooms.add(room_id)
-                self._spawn(self._join(room_id, direct))
+                    self.memory.note_direct_room(room_id)  # saved with this checkpoint
+                self._spawn(self._join(room_id))
             else:
                 log.info("declining the invite to %s from %s (not allowed)", room_id, inviter)
                 self._spawn(self._decline(room_id))
 
-    async def _join(self, room_id: str, direct: bool) -> None:
-        if direct:
-            await self.store.set_value(DIRECT_ROOMS_VALUE, self.memory.direct_rooms_json())
+    async def _join(self, room_id: str) -> None:
         response = await self.client.join(room_id)
         if not isinstance(response, nio.JoinResponse):
             log.warning("could not join %s: %s", room_id, response)
@@ -258,18 +298,3 @@ class MatrixBot:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-async def clock(inbox: asyncio.Queue[Item], store: Store, bot: Person, interval: float) -> None:
-    """Enqueue a Tick for every room whose meeting has someone speaking."""
-    while True:
-        await asyncio.sleep(interval)
-        now = time.time()
-        for room in await store.rooms():
-            meeting = await store.load(room)
-            if meeting is None or not meeting.active or meeting.current_turn is None:
-                continue
-            signal = Signal(
-                key=f"tick:{room}:{int(now)}", sender=bot, cue=Tick(), source=Source.CLOCK, at=now
-            )
-            inbox.put_nowait(Inbound(signal, room, room, None))

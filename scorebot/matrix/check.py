@@ -17,6 +17,7 @@ from scorebot.matrix.identity import IdentityStatus, identity_status
 from scorebot.matrix.reachability import why_unreachable
 from scorebot.matrix.session import SessionError, open_session
 from scorebot.program import command
+from scorebot.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +81,24 @@ async def _matrix_checks(config: Config, say: Callable[[CheckLine], None]) -> bo
             say(CheckLine(False, f"rooms joined: could not list them ({response})"))
             return False
         say(CheckLine(True, f"rooms joined: {len(response.rooms)}"))
+        if config.storage.database.exists():
+            say(await _skipped_line(config))
         return uploaded and status.device_signed
     finally:
         await client.close()
+
+
+async def _skipped_line(config: Config) -> CheckLine:
+    """Events the bot saw but could not turn into signals, so nothing is dropped unseen."""
+    store = await SqliteStore.open(config.storage.database)
+    try:
+        skipped = await store.skipped()
+    finally:
+        await store.close()
+    text = f"events the bot could not handle and skipped: {skipped}"
+    if skipped:
+        text += " (their ids and reasons are in the database's skipped table)"
+    return CheckLine(True, text, note=bool(skipped))
 
 
 def _keys_text(client: Any) -> str:

@@ -1,8 +1,13 @@
-"""Replies go out as m.notice: complete plain body, HTML, threaded, with m.mentions.
+"""Committed replies go out as m.notice: complete plain body, HTML, threaded, with m.mentions.
 
-Bursts are coalesced: replies that arrive within `window` seconds become one message per
-destination room, so ten people raising hands at once get one answer, not ten. The stack
-overview is one message per room, edited in place (m.replace) when configured.
+Each destination has its own sender task, so one busy room never delays another (at most
+`CONCURRENT_SENDS` sends at once). A room's first reply goes out at once; replies
+committed while a send to that room is in flight go out together next, as one message
+that mentions everyone it answers. Exactly once: every message carries the transaction id
+committed with it, several sent as one are first recorded as a batch under one id, and a
+message is marked sent only after the homeserver accepted it; after a crash the same ids
+are sent again and the homeserver keeps the first. The stack overview is one message per
+room, edited in place (m.replace) when configured.
 
 Trust model: by default the bot encrypts to every device in the room, verified or not
 (`ignore_unverified_devices=True`). Members rarely verify a bot's device, and refusing
@@ -20,48 +25,32 @@ import html as html_lib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 import nio  # type: ignore[import-untyped, unused-ignore]
 
+from scorebot.app.ports import Outgoing, OutKind, Pending, Store, Target, ToRoom
+from scorebot.app.replies import HTML_PARAGRAPH, PARAGRAPH
+from scorebot.app.txn import batch_id, companion_id
 from scorebot.config import ShareKeysWith
-from scorebot.core.render import OVERVIEW_KINDS, STACK_CHANGED_KINDS, Audience, Reply
 from scorebot.matrix.device_trust import share_keys_by_policy
-from scorebot.matrix.items import Inbound, Notice
-from scorebot.matrix.memory import DIRECT_ROOMS_VALUE, STACK_MESSAGES_VALUE, AdapterMemory
-from scorebot.store.protocol import Store
+from scorebot.matrix.memory import STACK_MESSAGES_VALUE, AdapterMemory
 
 log = logging.getLogger(__name__)
 
 HAND_BUTTON = "\u270b"
 """✋: the bot's own reaction on its stack message, so others can add theirs with a click"""
 
-COALESCE_WINDOW = 0.8
-"""seconds to gather a burst of replies into one message"""
-
-RATE_LIMIT_ATTEMPTS = 5
+CONCURRENT_SENDS = 8
+"""sends in flight at once, across rooms"""
+REPLY_IDS = "org.scorebot.reply_ids"
+"""content field listing the transaction ids of the replies an event carries (for audits)"""
 ROOM_WAIT = 30.0
 """seconds to wait for a newly created direct chat to appear in sync"""
 INVITE_WAIT = 300.0
 """seconds a private reply waits for the person to accept the bot's direct chat; what is
 encrypted before they join, they could not read"""
-
-
-@dataclass(slots=True)
-class _Pending:
-    texts: list[str] = field(default_factory=list)
-    htmls: list[str] = field(default_factory=list)
-    mentions: dict[str, None] = field(default_factory=dict)
-    reply_to: str | None = None
-    overview: bool = False
-    """it carries the stack overview: it becomes the room's stack message"""
-
-    def add(self, text: str, markup: str, mentions: Sequence[str], reply_to: str | None) -> None:
-        self.texts.append(text)
-        self.htmls.append(markup)
-        self.mentions.update(dict.fromkeys(mentions))
-        if self.reply_to is None:
-            self.reply_to = reply_to
 
 
 def notice_content(
@@ -93,8 +82,19 @@ def edit_content(target: str, text: str, markup: str) -> dict[str, Any]:
     }
 
 
+@dataclass(slots=True)
+class _Lane:
+    """One destination's messages, sent in commit order by its own task."""
+
+    queue: list[Pending] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    """set while nothing is queued or in flight"""
+    task: asyncio.Task[None] | None = None
+
+
 class MatrixOutbox:
-    """The consumer's outbox on a nio client. `start()` before use, `close()` to flush."""
+    """The app's sender on a nio client. `await start()` first, `close()` at the end."""
 
     def __init__(
         self,
@@ -103,166 +103,160 @@ class MatrixOutbox:
         store: Store,
         *,
         edit_stack_message: bool = True,
-        window: float = COALESCE_WINDOW,
         share_keys_with: ShareKeysWith = ShareKeysWith.ALL,
+        concurrency: int = CONCURRENT_SENDS,
     ) -> None:
         self._client = client
         self._share_keys_with = share_keys_with
         self._memory = memory
         self._store = store
         self._edit = edit_stack_message
-        self._window = window
-        self._pending: dict[tuple[str, str], _Pending] = {}
-        """(destination, group) -> message being gathered"""
-        self._overviews: dict[str, Reply] = {}
-        self._private: dict[str, str | None] = {}
-        """destination key -> user id, for replies that must go to a person's direct chat"""
-        self._waiting: set[asyncio.Task[None]] = set()
-        """private replies waiting for someone to accept the direct chat"""
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._gate = asyncio.Semaphore(concurrency)
+        self._lanes: dict[Target, _Lane] = {}
         self.sent: list[str] = []
         """event ids sent, newest last (for diagnostics and tests)"""
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="scorebot outbox")
+    async def start(self) -> None:
+        """Send what was committed but not sent before the last stop, with its own ids."""
+        unsent = await self._store.unsent()
+        if unsent:
+            log.info("sending %s replies committed before the last stop", len(unsent))
+        lanes: dict[Target, list[Pending]] = {}
+        for each in unsent:
+            lanes.setdefault(each.outgoing.target, []).append(each)
+        for target, queued in lanes.items():
+            self._enqueue(target, _as_before_the_stop(queued))
+
+    def post(self, messages: Sequence[Outgoing]) -> None:
+        for message in messages:
+            self._enqueue(message.target, [Pending(message)])
+
+    async def idle(self) -> None:
+        """Wait until everything posted so far was handed to the homeserver."""
+        while not all(lane.done.is_set() for lane in self._lanes.values()):
+            for lane in list(self._lanes.values()):
+                await lane.done.wait()
 
     async def close(self) -> None:
-        for waiting in [*self._waiting]:
-            waiting.cancel()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        with contextlib.suppress(Exception):
-            await self.flush()
+        tasks = [lane.task for lane in self._lanes.values() if lane.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
-    # ------------------------------------------------------------ Outbox protocol
+    # ------------------------------------------------------------ one task per destination
 
-    async def send(self, item: Inbound, replies: Sequence[Reply], overview: Reply | None) -> None:
-        # Announcements of stack changes merge into one message per burst; an answer to
-        # someone's question stays a reply to that question. One signal's room replies
-        # share one group, so they keep the core's order ("open ouch to discuss" before
-        # "new topic").
-        changes_stack = any(
-            reply.kind in STACK_CHANGED_KINDS and reply.audience is Audience.ROOM
-            for reply in replies
-        )
-        group = "burst" if changes_stack else (item.reply_to or "")
-        for reply in replies:
-            if reply.audience is Audience.ROOM:
-                reply_to = None if item.private else item.reply_to
-                pending = self._at(item.room, group)
-                pending.add(reply.text, reply.html, reply.mentions, reply_to)
-                pending.overview = pending.overview or reply.kind in OVERVIEW_KINDS
-            elif item.private:
-                self._at(item.reply_room, group).add(reply.text, reply.html, (), item.reply_to)
-            else:
-                self._at_user(item.signal.sender.id).add(reply.text, reply.html, (), None)
-        if overview is not None:
-            self._overviews[item.room] = overview
-        self._wake.set()
+    def _enqueue(self, target: Target, pending: list[Pending]) -> None:
+        lane = self._lanes.get(target)
+        if lane is None:
+            lane = self._lanes[target] = _Lane()
+            lane.task = asyncio.create_task(self._run(target, lane), name=f"send to {target}")
+        lane.queue.extend(pending)
+        lane.done.clear()
+        lane.wake.set()
 
-    async def notify(self, notice: Notice) -> None:
-        markup = html_lib.escape(notice.text)
-        if notice.to_user is not None:
-            self._at_user(notice.to_user).add(notice.text, markup, (), None)
-        else:
-            group = notice.reply_to or ""
-            self._at(notice.room, group).add(notice.text, markup, notice.mentions, notice.reply_to)
-        self._wake.set()
-
-    # ------------------------------------------------------------ gathering
-
-    def _at(self, room: str, group: str) -> _Pending:
-        return self._pending.setdefault((room, group), _Pending())
-
-    def _at_user(self, user_id: str) -> _Pending:
-        key = f"user:{user_id}"
-        self._private[key] = user_id
-        return self._pending.setdefault((key, ""), _Pending())
-
-    async def _run(self) -> None:
+    async def _run(self, target: Target, lane: _Lane) -> None:
         while True:
-            await self._wake.wait()
-            await asyncio.sleep(self._window)  # let the burst gather
-            self._wake.clear()
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("sending replies failed")
+            await lane.wake.wait()
+            lane.wake.clear()
+            while lane.queue:
+                # Everything committed while the last send was in flight goes out together.
+                taken, lane.queue = lane.queue, []
+                try:
+                    await self._deliver(target, taken)
+                except Exception:
+                    # Left unsent in the store: the next start sends it with the same ids.
+                    log.exception("sending %s replies to %s failed", len(taken), target)
+            lane.done.set()
 
-    async def flush(self) -> None:
-        """Send everything gathered so far."""
-        pending, self._pending = self._pending, {}
-        overviews, self._overviews = self._overviews, {}
-        for (destination, _), message in pending.items():
-            room = await self._destination(destination)
-            if room is None:
-                continue
-            user_id = self._private.get(destination)
-            if user_id is not None and not self._joined(room, user_id):
-                task = asyncio.create_task(self._deliver_when_joined(room, user_id, message))
-                self._waiting.add(task)
-                task.add_done_callback(self._waiting.discard)
-                continue
-            event_id = await self._send_notice(
-                room,
-                "\n\n".join(message.texts),
-                "<br/><br/>".join(message.htmls),
-                tuple(message.mentions),
-                message.reply_to,
-            )
-            if event_id is not None and message.overview and not destination.startswith("user:"):
-                await self._new_stack_message(room, event_id)
-                overviews.pop(room, None)
-        for room, overview in overviews.items():
-            await self._refresh_stack(room, overview)
+    async def _deliver(self, target: Target, taken: list[Pending]) -> None:
+        while not self._client.rooms:
+            # Just started: nio learns the rooms from the first sync; until then every
+            # room would look like one the bot is not in.
+            await self._client.synced.wait()
+        room = await self._room_for(target)
+        if room is None:
+            await self._store.mark_sent([each.outgoing.txn for each in taken], "")
+            return
+        messages = [each for each in taken if each.outgoing.kind is not OutKind.OVERVIEW]
+        for txn, group in await self._batches(messages):
+            event_id = await self._send(room, "m.room.message", _content(group), txn)
+            if event_id and any(message.kind is OutKind.STACK for message in group):
+                await self._new_stack_message(room, event_id, txn)
+            await self._store.mark_sent([message.txn for message in group], event_id or "")
+        overviews = [each.outgoing for each in taken if each.outgoing.kind is OutKind.OVERVIEW]
+        if overviews:
+            # Only the newest overview matters: it shows the stack as it now is.
+            event_id = await self._refresh_stack(room, overviews)
+            await self._store.mark_sent([overview.txn for overview in overviews], event_id or "")
 
-    async def _destination(self, destination: str) -> str | None:
-        user_id = self._private.get(destination)
-        if user_id is None:
-            return destination
-        return await self.direct_room(user_id)
+    async def _batches(self, messages: list[Pending]) -> list[tuple[str, list[Outgoing]]]:
+        """The messages as sends, each with its transaction id, in order.
+
+        Announcements next to each other go out as one; an answer to a question stays a
+        reply to that question. Several sent as one are recorded as a batch before the
+        send, so that a restart sends the same batch under the same id.
+        """
+        sends: list[tuple[str, list[Outgoing]]] = []
+        for (recorded, _), each in groupby(messages, key=_batch_key):
+            group = [pending.outgoing for pending in each]
+            txn = recorded or group[0].txn  # a message on its own has its own id
+            if recorded is None and len(group) > 1:
+                txn = batch_id(group[0].txn, len(group))
+                await self._store.record_batch(txn, [message.txn for message in group])
+            sends.append((txn, group))
+        return sends
+
+    async def _room_for(self, target: Target) -> str | None:
+        if isinstance(target, ToRoom):
+            return target.room
+        room = await self.direct_room(target.user)
+        if room is None:
+            return None
+        try:
+            async with asyncio.timeout(INVITE_WAIT):
+                while not self._joined(room, target.user):
+                    await self._client.synced.wait()
+        except TimeoutError:
+            log.info("%s did not accept the direct chat %s; private reply dropped", target, room)
+            return None
+        return room
 
     def _joined(self, room: str, user_id: str) -> bool:
         matrix_room = self._client.rooms.get(room)
         user = matrix_room.users.get(user_id) if matrix_room is not None else None
         return user is not None and not user.invited
 
-    async def _deliver_when_joined(self, room: str, user_id: str, message: _Pending) -> None:
-        try:
-            async with asyncio.timeout(INVITE_WAIT):
-                while not self._joined(room, user_id):
-                    await self._client.synced.wait()
-        except TimeoutError:
-            log.info("%s did not accept the direct chat %s; private reply dropped", user_id, room)
-            return
-        await self._send_notice(
-            room, "\n\n".join(message.texts), "<br/><br/>".join(message.htmls), (), None
-        )
-
     # ------------------------------------------------------------ the stack message
 
-    async def _refresh_stack(self, room: str, overview: Reply) -> None:
-        current = self._memory.stack_messages.get(room)
-        if self._edit and current is not None:
-            content = edit_content(current, overview.text, overview.html)
-            await self._room_send(room, "m.room.message", content)
-            return
-        if not self._edit:
-            return  # without editing, the stack is shown only when someone asks
-        event_id = await self._send_notice(room, overview.text, overview.html, (), None)
-        if event_id is not None:
-            await self._new_stack_message(room, event_id)
+    async def _refresh_stack(self, room: str, overviews: list[Outgoing]) -> str | None:
+        """Show the newest overview in the room's stack message, posting one if there is none.
 
-    async def _new_stack_message(self, room: str, event_id: str) -> None:
+        A new stack message is posted under the oldest overview's id: if that one went
+        out just before a stop, the homeserver finds the same event instead of a second.
+        """
+        if not self._edit:
+            return ""  # without editing, the stack is shown only when someone asks
+        latest = overviews[-1]
+        if room not in self._memory.stack_messages:
+            oldest = overviews[0]
+            event_id = await self._send(room, "m.room.message", _content([oldest]), oldest.txn)
+            if event_id is None:
+                return None
+            await self._new_stack_message(room, event_id, oldest.txn)
+            if oldest is latest:
+                return event_id
+        current = self._memory.stack_messages[room]
+        content = edit_content(current, latest.text, latest.html)
+        content[REPLY_IDS] = [latest.txn]
+        return await self._send(room, "m.room.message", content, latest.txn)
+
+    async def _new_stack_message(self, room: str, event_id: str, txn: str) -> None:
         self._memory.stack_messages[room] = event_id
         await self._store.set_value(STACK_MESSAGES_VALUE, self._memory.stack_messages_json())
         reaction = {
             "m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": HAND_BUTTON}
         }
-        await self._room_send(room, "m.reaction", reaction)
+        await self._send(room, "m.reaction", reaction, companion_id(txn, "hand"))
 
     # ------------------------------------------------------------ direct chats
 
@@ -293,8 +287,7 @@ class MatrixOutbox:
             log.warning("could not open a direct chat with %s: %s", user_id, response)
             return None
         room_id = str(response.room_id)
-        self._memory.direct_rooms.add(room_id)
-        await self._store.set_value(DIRECT_ROOMS_VALUE, self._memory.direct_rooms_json())
+        self._memory.note_direct_room(room_id)  # saved with the next checkpoint
         try:
             async with asyncio.timeout(ROOM_WAIT):
                 while room_id not in self._client.rooms:
@@ -307,43 +300,74 @@ class MatrixOutbox:
 
     # ------------------------------------------------------------ sending
 
-    async def _send_notice(
-        self,
-        room: str,
-        text: str,
-        markup: str,
-        mentions: Sequence[str],
-        reply_to: str | None,
+    async def _send(
+        self, room: str, event_type: str, content: dict[str, Any], txn: str
     ) -> str | None:
-        content = notice_content(text, markup, mentions, reply_to)
-        return await self._room_send(room, "m.room.message", content)
-
-    async def _room_send(self, room: str, event_type: str, content: dict[str, Any]) -> str | None:
         client = self._client
         if room not in client.rooms:
             log.warning("not in room %s; reply dropped", room)
             return None
-        for _ in range(RATE_LIMIT_ATTEMPTS):
+        async with self._gate:
             if client.should_query_keys:
-                # The sync loop may have emptied the query set meanwhile; nio then refuses.
+                # Another send or the sync loop may have emptied the query set; nio then refuses.
                 with contextlib.suppress(nio.LocalProtocolError):
                     await client.keys_query()
             await share_keys_by_policy(client, room, self._share_keys_with)
+            # nio waits and retries by itself when the server says "too many requests".
             response = await client.room_send(
-                room, event_type, content, ignore_unverified_devices=True
+                room, event_type, content, tx_id=txn, ignore_unverified_devices=True
             )
-            if isinstance(response, nio.RoomSendResponse):
-                event_id = str(response.event_id)
-                self._memory.senders[event_id] = str(client.user_id)
-                self.sent.append(event_id)
-                return event_id
-            retry_ms = getattr(response, "retry_after_ms", None)
-            if getattr(response, "status_code", None) == "M_LIMIT_EXCEEDED" and retry_ms:
-                # The server's rate limit, not a network error: wait as told, then resend.
-                log.info("rate limited in %s; waiting %s ms", room, retry_ms)
-                await asyncio.sleep(retry_ms / 1000)
-                continue
-            log.warning("sending to %s failed: %s", room, getattr(response, "message", response))
-            return None
-        log.warning("still rate limited in %s; reply dropped", room)
+        if isinstance(response, nio.RoomSendResponse):
+            event_id = str(response.event_id)
+            self._memory.senders[event_id] = str(client.user_id)
+            self.sent.append(event_id)
+            return event_id
+        log.warning("sending to %s failed: %s", room, getattr(response, "message", response))
         return None
+
+
+def _as_before_the_stop(pending: list[Pending]) -> list[Pending]:
+    """One destination's unsent messages, the one that may have been in flight kept alone.
+
+    A destination has one send in flight at a time. If its oldest unsent message is in no
+    recorded batch, it may have gone out on its own under its own id just before the stop,
+    so it is sent on its own again (the homeserver then keeps the first); merging it into
+    a new batch would post it twice.
+    """
+    messages = [each for each in pending if each.outgoing.kind is not OutKind.OVERVIEW]
+    if not messages or messages[0].batch is not None:
+        return pending
+    oldest = messages[0]
+    alone = Pending(oldest.outgoing, oldest.outgoing.txn)
+    return [alone if each is oldest else each for each in pending]
+
+
+def _batch_key(pending: Pending) -> tuple[str | None, str]:
+    """Messages with equal keys, next to each other, are sent as one event."""
+    if pending.batch is not None:
+        return pending.batch, ""
+    if pending.outgoing.kind is OutKind.ANNOUNCEMENT:
+        return None, "announcements"
+    return None, pending.outgoing.txn  # on its own
+
+
+def _content(messages: Sequence[Outgoing]) -> dict[str, Any]:
+    """One event for one or more messages; several mention everyone they answer."""
+    if len(messages) == 1:
+        [message] = messages
+        content = notice_content(message.text, message.html, message.mentions, message.reply_to)
+    else:
+        threads = {message.reply_to for message in messages}
+        mentions = dict.fromkeys(
+            user
+            for message in messages
+            for user in (*message.mentions, *([message.answers] if message.answers else []))
+        )
+        content = notice_content(
+            PARAGRAPH.join(message.text for message in messages),
+            HTML_PARAGRAPH.join(message.html for message in messages),
+            tuple(mentions),
+            threads.pop() if len(threads) == 1 else None,
+        )
+    content[REPLY_IDS] = [message.txn for message in messages]
+    return content

@@ -6,13 +6,14 @@ import asyncio
 import logging
 from typing import Any
 
+from scorebot.app.clock import CLOCK_INTERVAL, clock
+from scorebot.app.consumer import Consumer, ConsumerSettings
+from scorebot.app.items import Item
 from scorebot.config import Config
-from scorebot.matrix.bot import CLOCK_INTERVAL, MatrixBot, bot_person, clock
-from scorebot.matrix.consumer import ConsumerSettings, consume
+from scorebot.matrix.bot import MatrixBot, bot_person
 from scorebot.matrix.identity import ensure_identity
-from scorebot.matrix.items import Item
 from scorebot.matrix.memory import AdapterMemory
-from scorebot.matrix.outbox import COALESCE_WINDOW, MatrixOutbox
+from scorebot.matrix.outbox import MatrixOutbox
 from scorebot.matrix.session import make_data_folder, open_session, require_login_means
 from scorebot.matrix.voice_room import listen_in_room
 from scorebot.store.sqlite import SqliteStore
@@ -25,7 +26,6 @@ async def run_bot(
     *,
     ready: asyncio.Event | None = None,
     clock_interval: float = CLOCK_INTERVAL,
-    window: float = COALESCE_WINDOW,
 ) -> None:
     """Run until cancelled (or until a part fails, which ends the whole bot)."""
     # Before anything exists on disk: a first start with no password would leave it behind.
@@ -49,20 +49,21 @@ async def run_bot(
             memory,
             store,
             edit_stack_message=config.bot.edit_stack_message,
-            window=window,
             share_keys_with=config.bot.share_keys_with,
         )
-        outbox.start()
+        await outbox.start()
         me = bot_person(bot.bot)
         settings = ConsumerSettings(
             defaults=config.meeting.settings(),
             bot=me,
             stack_overview=config.bot.edit_stack_message,
         )
-        tasks.append(asyncio.create_task(consume(inbox, store, outbox, settings), name="consumer"))
+        consumer = Consumer(store, outbox, settings)
+        tasks.append(asyncio.create_task(consumer.run(inbox), name="consumer"))
         tasks.append(asyncio.create_task(bot.sync_forever(since), name="sync"))
         if config.meeting.time_check_seconds > 0:
-            tasks.append(asyncio.create_task(clock(inbox, store, me, clock_interval), name="clock"))
+            ticks = clock(inbox, consumer, me, clock_interval)
+            tasks.append(asyncio.create_task(ticks, name="clock"))
         if config.speech is not None:
             listening = await listen_in_room(client, config.speech, inbox)
             tasks.append(asyncio.create_task(listening, name="voice"))

@@ -15,6 +15,7 @@ from typing import Any
 
 import nio  # type: ignore[import-untyped, unused-ignore]
 
+from scorebot.app.items import Inbound, InRoom, Item, Notice, Private
 from scorebot.core.model import Cue, Help, Join, Leave, Ouch, Person, Priority, Signal, Source
 from scorebot.core.parse import (
     ParseContext,
@@ -26,7 +27,6 @@ from scorebot.core.parse import (
     resolve_person,
 )
 from scorebot.core.render import private_help
-from scorebot.matrix.items import Inbound, Item, Notice
 from scorebot.matrix.memory import AdapterMemory, CallMembership, HandReaction
 from scorebot.voice.cues import from_content, voice_signal
 
@@ -161,8 +161,9 @@ class Converter:
 
     def convert(self, event: Any, view: RoomView, views: Mapping[str, RoomView]) -> list[Item]:
         """Items for one timeline event of `view`'s room; `views` are all joined rooms."""
-        if isinstance(event, nio.RoomMessageText | nio.RoomMessageNotice):
-            self.memory.senders[event.event_id] = event.sender
+        if isinstance(event, nio.RoomMessageText | nio.RoomMessageNotice) and not view.direct:
+            # Only meeting rooms: who wrote privately is kept nowhere.
+            self.memory.note_sender(event.event_id, event.sender)
         if event.sender == self.bot:
             return []
         if isinstance(event, nio.MegolmEvent):
@@ -197,14 +198,8 @@ class Converter:
         if result is None:
             return []
         if isinstance(result, Unclear):
-            return [
-                Notice(
-                    view.room_id,
-                    result.message,
-                    reply_to=None if result.private else event.event_id,
-                    to_user=event.sender if result.private else None,
-                )
-            ]
+            destination = Private(event.sender) if result.private else InRoom(event.event_id)
+            return [Notice(event.event_id, view.room_id, result.message, destination)]
         cue: Cue = result
         if isinstance(cue, Ouch) and cue.at is None:
             replied = (relates.get("m.in_reply_to") or {}).get("event_id")
@@ -220,7 +215,7 @@ class Converter:
             facilitator=facilitator,
             room_name=view.names[0] if view.names else "",
         )
-        return [Inbound(signal, view.room_id, view.room_id, event.event_id)]
+        return [Inbound(signal, view.room_id, InRoom(event.event_id))]
 
     # ------------------------------------------------------------ a trusted room microphone
 
@@ -238,12 +233,12 @@ class Converter:
             at=_seconds(event),
             room_name=view.names[0] if view.names else "",
         )
-        return [Inbound(signal, view.room_id, view.room_id, event.event_id)]
+        return [Inbound(signal, view.room_id, InRoom(event.event_id))]
 
     # ------------------------------------------------------------ hands
 
     def _reaction(self, event: Any, view: RoomView) -> list[Item]:
-        if not is_hand(str(event.key)) or event.event_id in self.memory.reactions:
+        if not is_hand(str(event.key)):
             return []
         membership = self.memory.call_members.get(event.reacts_to)
         if membership is not None:
@@ -256,8 +251,7 @@ class Converter:
             source = Source.REACTION
         else:
             return []
-        self.memory.reactions[event.event_id] = hand
-        self.memory.dirty = True
+        self.memory.raise_hand(event.event_id, hand)
         return [
             self._signal(
                 event.event_id, event.sender, Join(), source=source, event=event, view=view
@@ -265,10 +259,10 @@ class Converter:
         ]
 
     def _redaction(self, event: Any, view: RoomView) -> list[Item]:
-        hand = self.memory.reactions.pop(str(event.redacts))
+        hand = self.memory.reactions.get(str(event.redacts))
         if hand is None or hand.room != view.room_id:
             return []
-        self.memory.dirty = True
+        self.memory.lower_hand(str(event.redacts))
         source = Source.CALL_HAND if hand.call else Source.REACTION
         return [
             self._signal(
@@ -283,8 +277,8 @@ class Converter:
         own = state_key.lstrip("_").startswith(event.sender)
         if content:
             if own:
-                self.memory.call_members[event.event_id] = CallMembership(
-                    room_id, event.sender, state_key
+                self.memory.note_call_member(
+                    event.event_id, CallMembership(room_id, event.sender, state_key)
                 )
             return None
         return state_key
@@ -299,8 +293,7 @@ class Converter:
             if hand.call and hand.room == view.room_id and hand.membership_key == ended
         ]
         for event_id, _ in raised:
-            self.memory.reactions.pop(event_id)
-            self.memory.dirty = True
+            self.memory.lower_hand(event_id)
         senders = dict.fromkeys(hand.sender for _, hand in raised)
         return [
             self._signal(
@@ -326,7 +319,7 @@ class Converter:
             facilitator=sender in view.facilitators,
             room_name=view.names[0] if view.names else "",
         )
-        return Inbound(signal, view.room_id, view.room_id, None)
+        return Inbound(signal, view.room_id, InRoom())
 
     # ------------------------------------------------------------ direct chats
 
@@ -346,20 +339,19 @@ class Converter:
         if result is None:
             return []
         if isinstance(result, Unclear):
-            return [Notice(dm.room_id, result.message, reply_to=event.event_id)]
+            return [_answer(event, dm, result.message)]
         if isinstance(result.cue, Help):
-            help_text = private_help(facilitates).text
-            return [Notice(dm.room_id, help_text, reply_to=event.event_id)]
+            return [_answer(event, dm, private_help(facilitates).text)]
         targets = _target_rooms(result, shared)
         if isinstance(targets, str):
-            return [Notice(dm.room_id, targets, reply_to=event.event_id)]
+            return [_answer(event, dm, targets)]
         items: list[Item] = []
         for view in targets:
             cue = result.cue
             if result.name is not None and isinstance(cue, Priority):
                 who = resolve_person(result.name, view.members, allow_guests=False)
                 if isinstance(who, Unclear):
-                    items.append(Notice(dm.room_id, who.message, reply_to=event.event_id))
+                    items.append(_answer(event, dm, who.message, view.room_id))
                     continue
                 cue = Priority(cue.on, who=who, keep=cue.keep)
             signal = Signal(
@@ -371,7 +363,8 @@ class Converter:
                 facilitator=sender in view.facilitators,
                 room_name=view.names[0] if view.names else "",
             )
-            items.append(Inbound(signal, view.room_id, dm.room_id, event.event_id))
+            reply = Private(sender, dm.room_id, event.event_id)
+            items.append(Inbound(signal, view.room_id, reply))
         return items
 
     # ------------------------------------------------------------ encryption trouble
@@ -387,7 +380,16 @@ class Converter:
         if event.session_id in self.memory.told_sessions:
             return []
         self.memory.told_sessions[event.session_id] = True
-        return [Notice(view.room_id, UNREADABLE, reply_to=event.event_id, mentions=(event.sender,))]
+        notice = Notice(
+            event.event_id, view.room_id, UNREADABLE, InRoom(event.event_id), (event.sender,)
+        )
+        return [notice]
+
+
+def _answer(event: Any, dm: RoomView, text: str, about: str = "") -> Notice:
+    """A plain answer in the direct chat, threaded to the request (`about`: for which room)."""
+    key = f"{event.event_id}/{about}" if about else event.event_id
+    return Notice(key, dm.room_id, text, InRoom(event.event_id))
 
 
 def _target_rooms(request: PrivateRequest, shared: Sequence[RoomView]) -> list[RoomView] | str:

@@ -14,9 +14,9 @@ from typing import Any
 
 import nio  # type: ignore[import-untyped, unused-ignore]
 
+from scorebot.app.items import Inbound, InRoom, Item
 from scorebot.config import SpeechConfig
 from scorebot.core.model import Signal
-from scorebot.matrix.items import Inbound, Item
 from scorebot.matrix.session import SessionError
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ async def listen_in_room(
         return str(room.display_name) if room is not None else ""
 
     def deliver(signal: Signal) -> None:
-        inbox.put_nowait(Inbound(signal, room_id, room_id, None))
+        inbox.put_nowait(Inbound(signal, room_id, InRoom()))
 
     async def listening() -> None:
         # Names are found among the room's members: wait until sync has brought them.

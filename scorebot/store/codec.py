@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
+from scorebot.app.ports import Outgoing, OutKind, Target, ToPerson, ToRoom
 from scorebot.core.minutes import Record
 from scorebot.core.model import Entry, Meeting, Person, Pin, Settings, Tally, Topic, Turn
 
@@ -148,3 +149,53 @@ def encode_record(record: Record) -> str:
 
 def decode_record(text: str | bytes) -> Record:
     return _record_decoder.decode(text)
+
+
+class _Outgoing1(msgspec.Struct, frozen=True):
+    """An outgoing message as stored: the target is a room or a person, never both."""
+
+    txn: str
+    kind: OutKind
+    text: str
+    html: str
+    room: str | None = None
+    user: str | None = None
+    mentions: tuple[str, ...] = ()
+    reply_to: str | None = None
+    answers: str | None = None
+
+
+_outgoing_decoder = msgspec.json.Decoder(_Outgoing1)
+
+
+def encode_outgoing(message: Outgoing) -> str:
+    target = message.target
+    room = target.room if isinstance(target, ToRoom) else None
+    user = target.user if isinstance(target, ToPerson) else None
+    stored = _Outgoing1(
+        message.txn,
+        message.kind,
+        message.text,
+        message.html,
+        room,
+        user,
+        message.mentions,
+        message.reply_to,
+        message.answers,
+    )
+    return _encoder.encode(stored).decode()
+
+
+def decode_outgoing(text: str | bytes) -> Outgoing:
+    stored = _outgoing_decoder.decode(text)
+    target: Target = ToRoom(stored.room) if stored.room is not None else ToPerson(stored.user or "")
+    return Outgoing(
+        stored.txn,
+        target,
+        stored.kind,
+        stored.text,
+        stored.html,
+        stored.mentions,
+        stored.reply_to,
+        stored.answers,
+    )

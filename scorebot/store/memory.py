@@ -6,6 +6,8 @@ import logging
 import time
 from collections.abc import Sequence
 
+from scorebot.app.items import MemoryWrite, Skipped
+from scorebot.app.ports import Outgoing, Pending
 from scorebot.core.minutes import Record
 from scorebot.core.model import Meeting
 from scorebot.store.protocol import MeetingInfo, ended_at
@@ -26,6 +28,13 @@ class MemoryStore:
         self.records: dict[tuple[str, int], list[Record]] = {}
         """(room, meeting number) -> minutes records in the order they were appended"""
         self.values: dict[str, str] = {}
+        self.outbox: dict[str, Pending] = {}
+        """txn -> unsent message, in commit order"""
+        self.sent: dict[str, str] = {}
+        """txn -> event id it was sent as"""
+        self.memory: dict[str, dict[str, str]] = {}
+        """kind -> key -> value, oldest first"""
+        self.skipped_events: dict[str, Skipped] = {}
         self.closed = False
 
     async def load(self, room: str) -> Meeting | None:
@@ -35,7 +44,12 @@ class MemoryStore:
         return key in self.processed
 
     async def apply(
-        self, key: str, before: Meeting, after: Meeting, records: Sequence[Record]
+        self,
+        key: str,
+        before: Meeting,
+        after: Meeting,
+        records: Sequence[Record],
+        outgoing: Sequence[Outgoing] = (),
     ) -> bool:
         if key in self.processed:
             log.debug("key %s already applied to %s", key, self.processed[key])
@@ -53,8 +67,53 @@ class MemoryStore:
         if records:
             self.records.setdefault((room, number), []).extend(records)
         self.processed[key] = room
+        self._queue(outgoing)
         log.debug("applied key %s to %s", key, room)
         return True
+
+    def _queue(self, outgoing: Sequence[Outgoing]) -> None:
+        for message in outgoing:
+            if message.txn in self.outbox or message.txn in self.sent:
+                raise ValueError(f"transaction id {message.txn} queued twice")
+            self.outbox[message.txn] = Pending(message)
+
+    async def queue(self, outgoing: Sequence[Outgoing]) -> bool:
+        if not outgoing or outgoing[0].txn in self.outbox or outgoing[0].txn in self.sent:
+            return False
+        self._queue(outgoing)
+        return True
+
+    async def unsent(self) -> list[Pending]:
+        return list(self.outbox.values())
+
+    async def record_batch(self, batch: str, txns: Sequence[str]) -> None:
+        for txn in txns:
+            self.outbox[txn] = Pending(self.outbox[txn].outgoing, batch)
+
+    async def mark_sent(self, txns: Sequence[str], event_id: str) -> None:
+        for txn in txns:
+            if self.outbox.pop(txn, None) is not None:
+                self.sent[txn] = event_id
+
+    async def checkpoint(
+        self, name: str, position: str, memory: Sequence[MemoryWrite], skipped: Sequence[Skipped]
+    ) -> None:
+        self.values[name] = position
+        for write in memory:
+            entries = self.memory.setdefault(write.kind, {})
+            entries.pop(write.key, None)
+            if write.value is not None:
+                entries[write.key] = write.value
+                for old in list(entries)[: max(0, len(entries) - write.keep)]:
+                    del entries[old]
+        for each in skipped:
+            self.skipped_events.setdefault(each.event_id, each)
+
+    async def remembered(self, kind: str) -> list[tuple[str, str]]:
+        return list(self.memory.get(kind, {}).items())
+
+    async def skipped(self) -> int:
+        return len(self.skipped_events)
 
     async def rooms(self) -> list[str]:
         return sorted(self.meetings_by_room)

@@ -12,9 +12,18 @@ from pathlib import Path
 
 import aiosqlite
 
+from scorebot.app.items import MemoryWrite, Skipped
+from scorebot.app.ports import Outgoing, Pending
 from scorebot.core.minutes import Record
 from scorebot.core.model import Meeting
-from scorebot.store.codec import decode_meeting, decode_record, encode_meeting, encode_record
+from scorebot.store.codec import (
+    decode_meeting,
+    decode_outgoing,
+    decode_record,
+    encode_meeting,
+    encode_outgoing,
+    encode_record,
+)
 from scorebot.store.protocol import MeetingInfo, ended_at
 from scorebot.store.sqlite_file import (
     APPLICATION_ID,
@@ -26,6 +35,9 @@ from scorebot.store.sqlite_file import (
 )
 
 log = logging.getLogger(__name__)
+
+SENT_KEPT = 1000
+"""sent messages kept in the outbox table, newest first"""
 
 BUSY_TIMEOUT_MS = 5000
 """milliseconds a statement waits for another connection's lock before failing"""
@@ -62,6 +74,32 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             FOREIGN KEY (room, number) REFERENCES meetings (room, number)
         )""",
         "CREATE TABLE kv (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+    # 2: replies committed with their signal (a transactional outbox), adapter memory
+    # saved with the sync position, and events that could not be converted.
+    (
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            txn TEXT NOT NULL UNIQUE,
+            message TEXT NOT NULL,
+            batch TEXT,
+            event_id TEXT
+        )""",
+        "CREATE INDEX outbox_unsent ON outbox (id) WHERE event_id IS NULL",
+        """CREATE TABLE adapter_memory (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (kind, key)
+        )""",
+        "CREATE INDEX adapter_memory_age ON adapter_memory (kind, seq)",
+        """CREATE TABLE skipped (
+            event_id TEXT PRIMARY KEY,
+            room TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at REAL NOT NULL
+        )""",
     ),
 )
 """Schema steps in order: applying step n (counting from 1) brings the file to version n."""
@@ -137,11 +175,17 @@ class SqliteStore:
         return bool(rows)
 
     async def apply(
-        self, key: str, before: Meeting, after: Meeting, records: Sequence[Record]
+        self,
+        key: str,
+        before: Meeting,
+        after: Meeting,
+        records: Sequence[Record],
+        outgoing: Sequence[Outgoing] = (),
     ) -> bool:
         try:
             async with self._lock, _transaction(self._db):
                 await self._write(key, before, after, records, time.time())
+                await self._queue(outgoing)
         except _Replay:
             log.debug("key %s already applied; nothing changed", key)
             return False
@@ -204,6 +248,103 @@ class SqliteStore:
                     for offset, record in enumerate(records, start=1)
                 ],
             )
+
+    async def _queue(self, outgoing: Sequence[Outgoing]) -> None:
+        await self._db.executemany(
+            "INSERT INTO outbox (txn, message) VALUES (?, ?)",
+            [(message.txn, encode_outgoing(message)) for message in outgoing],
+        )
+
+    async def queue(self, outgoing: Sequence[Outgoing]) -> bool:
+        if not outgoing:
+            return False
+        async with self._lock:
+            rows = list(
+                await self._db.execute_fetchall(
+                    "SELECT 1 FROM outbox WHERE txn = ?", (outgoing[0].txn,)
+                )
+            )
+            if rows:
+                return False
+            async with _transaction(self._db):
+                await self._queue(outgoing)
+        return True
+
+    async def unsent(self) -> list[Pending]:
+        async with self._lock:
+            rows = await self._db.execute_fetchall(
+                "SELECT message, batch FROM outbox WHERE event_id IS NULL ORDER BY id"
+            )
+        return [Pending(decode_outgoing(row[0]), row[1]) for row in rows]
+
+    async def record_batch(self, batch: str, txns: Sequence[str]) -> None:
+        async with self._lock, _transaction(self._db):
+            await self._db.executemany(
+                "UPDATE outbox SET batch = ? WHERE txn = ?", [(batch, txn) for txn in txns]
+            )
+
+    async def mark_sent(self, txns: Sequence[str], event_id: str) -> None:
+        async with self._lock, _transaction(self._db):
+            # What was said (perhaps privately) is not kept once sent: only its kind.
+            await self._db.executemany(
+                "UPDATE outbox SET event_id = ?,"
+                " message = json_object('kind', json_extract(message, '$.kind'))"
+                " WHERE txn = ?",
+                [(event_id, txn) for txn in txns],
+            )
+            # Sent messages are kept a while (for audits), not forever.
+            await self._db.execute(
+                "DELETE FROM outbox WHERE event_id IS NOT NULL"
+                " AND id < (SELECT max(id) FROM outbox) - ?",
+                (SENT_KEPT,),
+            )
+
+    async def checkpoint(
+        self, name: str, position: str, memory: Sequence[MemoryWrite], skipped: Sequence[Skipped]
+    ) -> None:
+        async with self._lock, _transaction(self._db):
+            await self._db.execute(
+                "INSERT INTO kv (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, position),
+            )
+            for write in memory:
+                await self._remember(write)
+            await self._db.executemany(
+                "INSERT INTO skipped (event_id, room, reason, at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (event_id) DO NOTHING",
+                [(each.event_id, each.room, each.reason, each.at) for each in skipped],
+            )
+
+    async def _remember(self, write: MemoryWrite) -> None:
+        if write.value is None:
+            await self._db.execute(
+                "DELETE FROM adapter_memory WHERE kind = ? AND key = ?", (write.kind, write.key)
+            )
+            return
+        await self._db.execute(
+            "INSERT INTO adapter_memory (kind, key, value, seq) VALUES (?, ?, ?,"
+            " (SELECT coalesce(max(seq), 0) + 1 FROM adapter_memory WHERE kind = ?))"
+            " ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, seq = excluded.seq",
+            (write.kind, write.key, write.value, write.kind),
+        )
+        await self._db.execute(
+            "DELETE FROM adapter_memory WHERE kind = ? AND seq <= "
+            "(SELECT max(seq) FROM adapter_memory WHERE kind = ?) - ?",
+            (write.kind, write.kind, write.keep),
+        )
+
+    async def remembered(self, kind: str) -> list[tuple[str, str]]:
+        async with self._lock:
+            rows = await self._db.execute_fetchall(
+                "SELECT key, value FROM adapter_memory WHERE kind = ? ORDER BY seq", (kind,)
+            )
+        return [(str(row[0]), str(row[1])) for row in rows]
+
+    async def skipped(self) -> int:
+        async with self._lock:
+            rows = list(await self._db.execute_fetchall("SELECT count(*) FROM skipped"))
+        return int(rows[0][0])
 
     async def rooms(self) -> list[str]:
         async with self._lock:

@@ -1,15 +1,15 @@
-"""The application service: one consumer takes Signals, runs the core, commits, replies."""
+"""Apply one signal straight from the store, without replies: for tools and benchmarks."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
+from scorebot.app.ports import Store
 from scorebot.core import events as ev
 from scorebot.core.minutes import records
 from scorebot.core.model import Meeting, Settings, Signal, Tick
 from scorebot.core.step import step
-from scorebot.store.protocol import Store
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,145 @@
+"""The one consumer of the inbox: apply each signal and commit its replies with it, then send.
+
+It is the only writer of meetings, so it keeps each room's meeting in memory once loaded
+and never loads and decodes it again per signal. A checkpoint is saved only when it comes
+off the queue, i.e. after everything before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from scorebot.app.items import SYNC_POSITION, Checkpoint, Inbound, Item, Notice
+from scorebot.app.ports import Outgoing, Sender, Store
+from scorebot.app.replies import outgoing_for, outgoing_notice
+from scorebot.core import events as ev
+from scorebot.core.minutes import Record, records
+from scorebot.core.model import Meeting, Person, Settings, Signal, Source, Status, Tick
+from scorebot.core.render import (
+    STACK_CHANGED_KINDS,
+    Audience,
+    RenderContext,
+    Reply,
+    minutes_document,
+    render_all,
+)
+from scorebot.core.step import step
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSettings:
+    defaults: Settings
+    """settings for a room's first meeting"""
+    bot: Person
+    """the bot itself, as the sender of the stack overview it renders"""
+    stack_overview: bool = True
+    """refresh the stack message after every change that affects the stack"""
+
+
+class Consumer:
+    """Handles items one at a time, in order: `await consumer.run(inbox)`."""
+
+    def __init__(self, store: Store, sender: Sender, settings: ConsumerSettings) -> None:
+        self.store = store
+        self.sender = sender
+        self.settings = settings
+        self._meetings: dict[str, Meeting] = {}
+        """room -> its meeting as last committed (this consumer is the only writer)"""
+
+    async def run(self, inbox: asyncio.Queue[Item]) -> None:
+        """Forever. If a signal cannot be committed (the store failed), this raises and the
+        bot stops before any later checkpoint is saved: a restart replays that signal."""
+        while True:
+            item = await inbox.get()
+            try:
+                await self.handle(item)
+            finally:
+                inbox.task_done()
+
+    async def meeting(self, room: str) -> Meeting | None:
+        """The room's meeting as committed, loaded from the store once."""
+        if room not in self._meetings:
+            stored = await self.store.load(room)
+            if stored is None:
+                return None
+            # The clock's `load_all` may be reading while a signal is committed: what the
+            # consumer put here meanwhile is newer than what was read.
+            self._meetings.setdefault(room, stored)
+        return self._meetings[room]
+
+    async def load_all(self) -> None:
+        """Load every stored room's meeting, so `speaking_rooms` knows them all."""
+        for room in await self.store.rooms():
+            await self.meeting(room)
+
+    def speaking_rooms(self) -> list[str]:
+        """Rooms whose meeting runs with someone holding the floor (for the clock)."""
+        return [
+            room
+            for room, meeting in self._meetings.items()
+            if meeting.active and meeting.current_turn is not None
+        ]
+
+    async def handle(self, item: Item) -> None:
+        match item:
+            case Checkpoint():
+                await self.store.checkpoint(SYNC_POSITION, item.position, item.memory, item.skipped)
+            case Notice():
+                message = outgoing_notice(item)
+                if await self.store.queue([message]):
+                    self.sender.post([message])
+            case Inbound():
+                await self._apply(item)
+
+    async def _apply(self, item: Inbound) -> None:
+        signal = item.signal
+        before = await self.meeting(item.room) or Meeting(
+            item.room, settings=self.settings.defaults
+        )
+        after, events = step(before, signal)
+        if isinstance(signal.cue, Tick) and after == before:
+            return
+        lines = records(events, signal.at)
+        outgoing = await self._outgoing(item, after, events, lines)
+        if not await self.store.apply(signal.key, before, after, lines, outgoing):
+            log.debug("signal %s already applied; skipping", signal.key)
+            return
+        self._meetings[item.room] = after
+        self.sender.post(outgoing)
+
+    async def _outgoing(
+        self, item: Inbound, meeting: Meeting, events: list[ev.Event], lines: list[Record]
+    ) -> list[Outgoing]:
+        context = RenderContext.for_signal(
+            item.signal, self.settings.bot.name, lanes=meeting.settings.lanes
+        )
+        replies = render_all(events, context)
+        for event in events:
+            if isinstance(event, ev.MinutesAsked) and event.number:
+                # The minutes live in the store, not in the meeting state: fetch them here,
+                # with this signal's own records, which are not committed yet.
+                stored = await self.store.minutes(item.room, event.number)
+                if event.number == meeting.number:
+                    stored = [*stored, *lines]
+                title = meeting.title if event.number == meeting.number else ""
+                replies.append(minutes_document(title, item.room, event.number, stored, context))
+        overview = None
+        if self.settings.stack_overview and any(
+            reply.kind in STACK_CHANGED_KINDS and reply.audience is Audience.ROOM
+            for reply in replies
+        ):
+            overview = stack_overview(meeting, self.settings.bot, item.signal.at)
+        return outgoing_for(item, replies, overview)
+
+
+def stack_overview(meeting: Meeting, bot: Person, at: float) -> Reply | None:
+    """The stack as everyone may see it, rendered as the bot's own status answer."""
+    signal = Signal(key="overview", sender=bot, cue=Status(), source=Source.CLOCK, at=at)
+    _, events = step(meeting, signal)
+    context = RenderContext.for_signal(signal, bot.name, lanes=meeting.settings.lanes)
+    replies = [r for r in render_all(events, context) if r.audience is Audience.ROOM]
+    return replies[0] if replies else None
