@@ -31,14 +31,13 @@ from scorebot.matrix.session import (
     open_session,
     require_login_means,
 )
-from scorebot.voice.cues import HeardCue, notice_body, to_content
-from scorebot.voice.hearing import Hearing, prepare
-from speech.events import Cue, Level
+from scorebot.voice.cues import HeardCue, to_content
+from scorebot.voice.hearing import Hearing, hear, prepare
 
 log = logging.getLogger(__name__)
 
-SEND_ATTEMPTS = 5
 LEDGER_NAME = "posted-cues.txt"
+
 _SYNC_FILTER = {"room": {"timeline": {"limit": 1}}}
 
 
@@ -115,20 +114,16 @@ class RoomMicrophone:
             with contextlib.suppress(nio.LocalProtocolError):
                 await client.keys_query()
         await share_keys_by_policy(client, self.room_id, self.share_keys_with)
-        for _ in range(SEND_ATTEMPTS):
-            response = await client.room_send(
-                self.room_id,
-                "m.room.message",
-                to_content(heard),
-                tx_id=transaction_id(heard.key),
-                ignore_unverified_devices=True,
-            )
-            if isinstance(response, nio.RoomSendResponse):
-                return str(response.event_id)
-            retry_ms = getattr(response, "retry_after_ms", None)
-            if getattr(response, "status_code", None) != "M_LIMIT_EXCEEDED" or not retry_ms:
-                break
-            await asyncio.sleep(retry_ms / 1000)
+        # nio waits and sends again by itself when the server says "too many requests".
+        response = await client.room_send(
+            self.room_id,
+            "m.room.message",
+            to_content(heard),
+            tx_id=transaction_id(heard.key),
+            ignore_unverified_devices=True,
+        )
+        if isinstance(response, nio.RoomSendResponse):
+            return str(response.event_id)
         raise SessionError(
             f"Posting a cue into {self.room_id} failed: {getattr(response, 'message', response)}."
         )
@@ -142,48 +137,20 @@ async def post_heard_cues(
 ) -> int:
     """Listen (to the microphone, or a recording) and post every cue heard; returns the
     number of cues posted. Ends when the recording does, or when cancelled."""
-    from speech.cli import Meter
-    from speech.listener import listen
-
     speech = speech_section(config)
     hearing: Hearing = await asyncio.to_thread(prepare, speech, recording)
     ledger = Ledger(config.storage.data_dir / LEDGER_NAME)
     microphone = await RoomMicrophone.open(config)
-    meter = Meter(err) if hearing.live and err.isatty() else None
     posted = 0
     try:
-        announced = not hearing.live
-        async with contextlib.aclosing(
-            listen(hearing.source, hearing.model, hearing.vocabulary, levels=hearing.live)
-        ) as events:
-            async for event in events:
-                if isinstance(event, Level):
-                    if not announced:
-                        # Said once audio flows, so what is said from now on is heard.
-                        announced = True
-                        print(
-                            f"Listening on {hearing.where}; cues go to {speech.room}. "
-                            "Audio stays on this computer and is not stored. Ctrl-C stops.",
-                            file=err,
-                            flush=True,
-                        )
-                    if meter is not None:
-                        meter.show(event)
-                if not isinstance(event, Cue):
-                    continue
-                heard = hearing.heard(event)
+        async with contextlib.aclosing(hear(hearing, speech.room, out, err)) as cues:
+            async for heard in cues:
                 if heard.key in ledger:
                     log.info("cue %s was posted before; skipped", heard.key)
                     continue
                 await microphone.post(heard)
                 ledger.add(heard.key)
                 posted += 1
-                if meter is not None:
-                    meter.heard(event)
-                else:
-                    print(notice_body(heard), file=out, flush=True)
     finally:
-        if meter is not None:
-            meter.done()
         await microphone.close()
     return posted

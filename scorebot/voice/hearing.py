@@ -5,18 +5,20 @@ Loading a model and opening a recording block, so callers run `prepare` off the 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from scorebot.config import SpeechConfig
-from scorebot.voice.cues import HeardCue
+from scorebot.voice.cues import HeardCue, notice_body
 from speech import models
 from speech.audio import AudioSource
-from speech.events import Cue
+from speech.events import Cue, Level
 from speech.recognizer import Model
 from speech.vocabulary import Vocabulary, load
 
@@ -76,3 +78,41 @@ def live_keys() -> Callable[[Cue], str]:
     session = uuid.uuid4().hex[:16]
     counter = itertools.count(1)
     return lambda cue: f"live-{session}:{next(counter)}"
+
+
+async def hear(hearing: Hearing, room: str, out: TextIO, err: TextIO) -> AsyncGenerator[HeardCue]:
+    """The cues heard, as they travel on. Live in a terminal, `err` shows a level meter and
+    the last cue; otherwise each cue is printed to `out` once it was handed on."""
+    from speech.cli import Meter
+    from speech.listener import listen
+
+    meter = Meter(err) if hearing.live and err.isatty() else None
+    announced = not hearing.live
+    try:
+        async with contextlib.aclosing(
+            listen(hearing.source, hearing.model, hearing.vocabulary, levels=hearing.live)
+        ) as events:
+            async for event in events:
+                if isinstance(event, Level):
+                    if not announced:
+                        # Said once audio flows, so what is said from now on is heard.
+                        announced = True
+                        print(
+                            f"Listening on {hearing.where}; cues go to {room}. "
+                            "Audio stays on this computer and is not stored. Ctrl-C stops.",
+                            file=err,
+                            flush=True,
+                        )
+                    if meter is not None:
+                        meter.show(event)
+                if not isinstance(event, Cue):
+                    continue
+                heard = hearing.heard(event)
+                yield heard
+                if meter is not None:
+                    meter.heard(event)
+                else:
+                    print(notice_body(heard), file=out, flush=True)
+    finally:
+        if meter is not None:
+            meter.done()
