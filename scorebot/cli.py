@@ -179,6 +179,7 @@ def _init(path: str) -> int:
 
 
 def _run(config: Config) -> int:
+    from scorebot.app.ports import StorageError
     from scorebot.matrix.run import run_bot
     from scorebot.matrix.session import SessionError
     from scorebot.store.sqlite import SchemaTooNewError
@@ -207,6 +208,12 @@ def _run(config: Config) -> int:
         return 1
     except PermissionError as error:
         _say_error(f"You may not change {error.filename}. Run scorebot as the user who owns it.")
+        return 1
+    except StorageError as error:
+        _say_error(
+            f"I cannot save to {config.storage.database} ({error}). Make room on its disk, "
+            "or let scorebot write there, then start it again."
+        )
         return 1
     except (KeyboardInterrupt, asyncio.CancelledError):
         log.info("stopped")

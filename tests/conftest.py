@@ -11,6 +11,9 @@ import pytest_asyncio
 
 from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import Member
+from tests.small_disk import small_disk
+
+__all__ = ["small_disk"]  # a fixture for every test module (a tmpfs of its own)
 
 MEMBER_PASSWORD = "correct horse battery staple"
 

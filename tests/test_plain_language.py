@@ -14,7 +14,7 @@ import textstat
 from scorebot.core.minutes import Record, RecordKind, line
 from scorebot.core.model import StackAction
 from scorebot.core.parse import ParseContext, parse, parse_private
-from scorebot.core.render import private_help, render
+from scorebot.core.render import STORAGE_BACK, STORAGE_DOWN, private_help, render
 from tests.test_render import CONTEXTS, SAMPLES
 
 MAX_GRADE = 6.0
@@ -47,6 +47,7 @@ def messages() -> list[tuple[str, str]]:
     unclear += [parse("priority", ParseContext()), parse_private("x" * 400, ParseContext())]
     out += [("unclear", u.message) for u in unclear if u is not None and hasattr(u, "message")]
     out.append(("minutes", "\n".join(minutes_lines())))
+    out += [("storage trouble", STORAGE_DOWN), ("storage back", STORAGE_BACK)]
     return [(source, text) for source, text in out if text.strip()]
 
 

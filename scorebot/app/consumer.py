@@ -3,22 +3,31 @@
 It is the only writer of meetings, so it keeps each room's meeting in memory once loaded
 and never loads and decodes it again per signal. A checkpoint is saved only when it comes
 off the queue, i.e. after everything before it.
+
+When the store cannot save (a full or read-only disk), the consumer holds the item it was
+saving and tries it again with growing pauses; nothing after it is handled, so no later
+checkpoint moves the sync position past it. Rooms with a running meeting are told once
+when saving stops and once when it works again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html as html_lib
 import logging
 from dataclasses import dataclass
 
 from scorebot.app.items import SYNC_POSITION, Checkpoint, Inbound, Item, Notice
-from scorebot.app.ports import Outgoing, Sender, Store
+from scorebot.app.ports import Outgoing, OutKind, Sender, StorageError, Store, ToRoom
 from scorebot.app.replies import outgoing_for, outgoing_notice
+from scorebot.app.txn import storage_notice_id
 from scorebot.core import events as ev
 from scorebot.core.minutes import Record, records
 from scorebot.core.model import Meeting, Person, Settings, Signal, Source, Status, Tick
 from scorebot.core.render import (
     STACK_CHANGED_KINDS,
+    STORAGE_BACK,
+    STORAGE_DOWN,
     Audience,
     RenderContext,
     Reply,
@@ -28,6 +37,11 @@ from scorebot.core.render import (
 from scorebot.core.step import step
 
 log = logging.getLogger(__name__)
+
+FIRST_RETRY = 1.0
+"""seconds before saving is tried again after it failed; doubled each time"""
+LAST_RETRY = 30.0
+"""seconds: the longest pause between tries"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +63,60 @@ class Consumer:
         self.settings = settings
         self._meetings: dict[str, Meeting] = {}
         """room -> its meeting as last committed (this consumer is the only writer)"""
+        self._failing = False
+        """saving failed and has not worked since"""
+        self._told: list[str] = []
+        """rooms told that saving fails, to be told when it works again"""
+        self._outages = 0
 
     async def run(self, inbox: asyncio.Queue[Item]) -> None:
-        """Forever. If a signal cannot be committed (the store failed), this raises and the
-        bot stops before any later checkpoint is saved: a restart replays that signal."""
+        """Forever, one item at a time; an item the store cannot save is held and tried
+        again until it can, so nothing after it moves ahead of it."""
         while True:
             item = await inbox.get()
             try:
-                await self.handle(item)
+                await self.handle_until_saved(item)
             finally:
                 inbox.task_done()
+
+    async def handle_until_saved(self, item: Item, first_retry: float = FIRST_RETRY) -> None:
+        pause = first_retry
+        while True:
+            try:
+                await self.handle(item)
+            except StorageError as error:
+                if not self._failing:
+                    log.error("cannot save: %s; holding new input until saving works", error)
+                    self._failing = True
+                    self._outages += 1
+                    self._told = self._running_rooms()
+                    self._say(STORAGE_DOWN, "down")
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, LAST_RETRY)
+                continue
+            if self._failing:
+                log.info("saving works again")
+                self._say(STORAGE_BACK, "back")
+                self._failing, self._told = False, []
+            return
+
+    def _running_rooms(self) -> list[str]:
+        return [room for room, meeting in self._meetings.items() if meeting.active]
+
+    def _say(self, text: str, what: str) -> None:
+        """Tell the rooms in `_told`, without the store: it may be the thing that fails."""
+        self.sender.post(
+            [
+                Outgoing(
+                    storage_notice_id(room, self._outages, what),
+                    ToRoom(room),
+                    OutKind.MESSAGE,
+                    text,
+                    html_lib.escape(text),
+                )
+                for room in self._told
+            ]
+        )
 
     async def meeting(self, room: str) -> Meeting | None:
         """The room's meeting as committed, loaded from the store once."""

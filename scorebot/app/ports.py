@@ -12,6 +12,13 @@ from scorebot.core.minutes import Record
 from scorebot.core.model import Meeting
 
 
+class StorageError(Exception):
+    """The store could not save (a full or read-only disk, a file it may not write).
+
+    Stores raise this, not their library's own errors, so the consumer can hold on to
+    what it was saving and try again without knowing which database is underneath."""
+
+
 @dataclass(frozen=True, slots=True)
 class MeetingInfo:
     """One meeting a room has held, as listed for `scorebot minutes`."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 
 def txn_id(key: str, index: int) -> str:
@@ -26,3 +27,10 @@ def batch_id(first: str, count: int) -> str:
 def companion_id(txn: str, what: str) -> str:
     """An event that goes with message `txn`, such as the hand button under a stack message."""
     return f"{txn}.{what}"
+
+
+def storage_notice_id(room: str, outage: int, what: str) -> str:
+    """A notice that saving stopped (`what` = "down") or works again ("back"), never stored:
+    unique per room and outage of this run."""
+    digest = hashlib.sha256(room.encode()).hexdigest()[:16]
+    return f"sbstore{digest}.{outage}.{what}.{secrets.token_hex(4)}"

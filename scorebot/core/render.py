@@ -811,6 +811,15 @@ def _private_help(facilitator: bool, understood: bool = True) -> list[Block]:
     ]
 
 
+STORAGE_DOWN = (
+    "I cannot save to disk right now, so I am holding what you send until I can. "
+    "Nothing is lost so far."
+)
+"""said once in each room with a running meeting when saving fails"""
+STORAGE_BACK = "I can save to disk again. I am now answering what you sent while I could not."
+"""said in the same rooms when saving works again"""
+
+
 def private_help(facilitator: bool, understood: bool = True) -> Reply:
     """The private help, for the adapter to send in a direct chat (`understood=False`
     after a message it could not read)."""

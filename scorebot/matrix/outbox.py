@@ -30,7 +30,7 @@ from typing import Any
 
 import nio  # type: ignore[import-untyped, unused-ignore]
 
-from scorebot.app.ports import Outgoing, OutKind, Pending, Store, Target, ToRoom
+from scorebot.app.ports import Outgoing, OutKind, Pending, StorageError, Store, Target, ToRoom
 from scorebot.app.replies import HTML_PARAGRAPH, PARAGRAPH
 from scorebot.app.txn import batch_id, companion_id
 from scorebot.config import ShareKeysWith
@@ -163,6 +163,10 @@ class MatrixOutbox:
                 taken, lane.queue = lane.queue, []
                 try:
                     await self._deliver(target, taken)
+                except StorageError as error:
+                    # Sent, or not, but not marked: the next start sends them again under
+                    # the same ids, which the homeserver keeps once.
+                    log.warning("could not save what was sent to %s: %s", target, error)
                 except Exception:
                     # Left unsent in the store: the next start sends it with the same ids.
                     log.exception("sending %s replies to %s failed", len(taken), target)

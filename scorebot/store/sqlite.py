@@ -13,7 +13,7 @@ from pathlib import Path
 import aiosqlite
 
 from scorebot.app.items import MemoryWrite, Skipped
-from scorebot.app.ports import Outgoing, Pending
+from scorebot.app.ports import Outgoing, Pending, StorageError
 from scorebot.core.minutes import Record
 from scorebot.core.model import Meeting
 from scorebot.store.codec import (
@@ -198,8 +198,12 @@ class SqliteStore:
         """Private priority ends with the meeting: copy the log into the database and empty
         it, so older snapshots (which name who had priority) do not linger in the -wal file.
         secure_delete (set on open) has already zeroed the superseded rows' bytes."""
-        async with self._lock:
-            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            async with self._lock:
+                await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as error:
+            # The meeting's end is committed; emptying the log can wait for the next end.
+            log.warning("could not empty the database's log after a meeting ended: %s", error)
 
     async def _write(
         self, key: str, before: Meeting, after: Meeting, records: Sequence[Record], now: float
@@ -377,7 +381,7 @@ class SqliteStore:
         return str(rows[0][0]) if rows else None
 
     async def set_value(self, name: str, value: str) -> None:
-        async with self._lock:
+        async with self._lock, _saving():
             await self._db.execute(
                 "INSERT INTO kv (name, value) VALUES (?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -398,17 +402,27 @@ async def _transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
     """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (a replay's `_Replay` too)."""
     # IMMEDIATE takes the write lock up front, so a second writer waits (busy_timeout) at
     # BEGIN rather than failing with "database is locked" when its read tries to upgrade.
-    await db.execute("BEGIN IMMEDIATE")
+    async with _saving():
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            try:
+                await db.execute("ROLLBACK")
+            except sqlite3.Error:
+                # The transaction was already gone (SQLite rolls back by itself on some errors).
+                log.debug("nothing to roll back")
+            raise
+        await db.execute("COMMIT")
+
+
+@asynccontextmanager
+async def _saving() -> AsyncIterator[None]:
+    """SQLite's and the disk's failures to save, as the app's `StorageError`."""
     try:
         yield
-    except BaseException:
-        try:
-            await db.execute("ROLLBACK")
-        except sqlite3.Error:
-            # The transaction was already gone (SQLite rolls back by itself on some errors).
-            log.debug("nothing to roll back")
-        raise
-    await db.execute("COMMIT")
+    except (sqlite3.Error, OSError) as error:
+        raise StorageError(str(error)) from error
 
 
 async def _configure(db: aiosqlite.Connection, path: str) -> None:
