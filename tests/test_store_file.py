@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from scorebot.app.ports import StorageError
 from scorebot.store import sqlite as sqlite_store
 from scorebot.store.sqlite import SqliteStore
 from scorebot.store.sqlite_file import APPLICATION_ID, NotScorebotDatabaseError
@@ -165,7 +166,7 @@ async def test_reading_only_neither_migrates_nor_makes_any_file(
     try:
         infos = await reader.meetings()
         lines = await reader.minutes(ROOM, 1)
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        with pytest.raises(StorageError, match="readonly"):
             await reader.set_value("sync_token", "s1")
     finally:
         await reader.close()

@@ -183,7 +183,7 @@ class SqliteStore:
         outgoing: Sequence[Outgoing] = (),
     ) -> bool:
         try:
-            async with self._lock, _transaction(self._db):
+            async with self._lock, _saving(), _transaction(self._db):
                 await self._write(key, before, after, records, time.time())
                 await self._queue(outgoing)
         except _Replay:
@@ -270,7 +270,7 @@ class SqliteStore:
             )
             if rows:
                 return False
-            async with _transaction(self._db):
+            async with _saving(), _transaction(self._db):
                 await self._queue(outgoing)
         return True
 
@@ -282,13 +282,13 @@ class SqliteStore:
         return [Pending(decode_outgoing(row[0]), row[1]) for row in rows]
 
     async def record_batch(self, batch: str, txns: Sequence[str]) -> None:
-        async with self._lock, _transaction(self._db):
+        async with self._lock, _saving(), _transaction(self._db):
             await self._db.executemany(
                 "UPDATE outbox SET batch = ? WHERE txn = ?", [(batch, txn) for txn in txns]
             )
 
     async def mark_sent(self, txns: Sequence[str], event_id: str) -> None:
-        async with self._lock, _transaction(self._db):
+        async with self._lock, _saving(), _transaction(self._db):
             # What was said (perhaps privately) is not kept once sent: only its kind.
             await self._db.executemany(
                 "UPDATE outbox SET event_id = ?,"
@@ -306,7 +306,7 @@ class SqliteStore:
     async def checkpoint(
         self, name: str, position: str, memory: Sequence[MemoryWrite], skipped: Sequence[Skipped]
     ) -> None:
-        async with self._lock, _transaction(self._db):
+        async with self._lock, _saving(), _transaction(self._db):
             await self._db.execute(
                 "INSERT INTO kv (name, value) VALUES (?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -402,18 +402,17 @@ async def _transaction(db: aiosqlite.Connection) -> AsyncIterator[None]:
     """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (a replay's `_Replay` too)."""
     # IMMEDIATE takes the write lock up front, so a second writer waits (busy_timeout) at
     # BEGIN rather than failing with "database is locked" when its read tries to upgrade.
-    async with _saving():
-        await db.execute("BEGIN IMMEDIATE")
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
         try:
-            yield
-        except BaseException:
-            try:
-                await db.execute("ROLLBACK")
-            except sqlite3.Error:
-                # The transaction was already gone (SQLite rolls back by itself on some errors).
-                log.debug("nothing to roll back")
-            raise
-        await db.execute("COMMIT")
+            await db.execute("ROLLBACK")
+        except sqlite3.Error:
+            # The transaction was already gone (SQLite rolls back by itself on some errors).
+            log.debug("nothing to roll back")
+        raise
+    await db.execute("COMMIT")
 
 
 @asynccontextmanager
