@@ -281,3 +281,64 @@ def test_a_new_unnamed_meeting_room_with_two_people_is_not_taken_for_a_direct_ch
 
 def test_a_room_marked_direct_on_its_invite_is_a_direct_chat() -> None:
     assert room_view(two_person_room(), 50, direct_rooms={"!new:example.org"}).direct
+
+
+def foreign_call_member(sender: str, owner: str, content: dict[str, Any]) -> Any:
+    return event(CALL, sender, content, state_key=f"_{owner}_DEVICE_m.call")
+
+
+def test_emptying_someone_elses_call_membership_does_not_take_them_off_the_stack() -> None:
+    converter = new_converter()
+    membership = call_member(ALICE, {"application": "m.call", "device_id": "DEVICE"})
+    convert(converter, membership)
+    convert(converter, reaction(ALICE, membership.event_id, "\U0001f590"))
+
+    assert convert(converter, foreign_call_member(BOB, ALICE, {})) == []
+    assert convert(converter, event(CALL, BOB, {}, state_key=ALICE)) == []
+    [item] = convert(converter, call_member(ALICE, {}))
+    assert (item.signal.cue, item.signal.sender.id) == (Leave(), ALICE)
+
+
+def test_a_hand_on_a_membership_written_under_someone_elses_key_does_not_count() -> None:
+    converter = new_converter()
+    forged = foreign_call_member(BOB, ALICE, {"application": "m.call", "device_id": "DEVICE"})
+    convert(converter, forged)
+
+    assert convert(converter, reaction(BOB, forged.event_id, "\U0001f590")) == []
+    assert convert(converter, reaction(ALICE, forged.event_id, "\U0001f590")) == []
+
+
+def test_leaving_by_an_empty_memberships_list_in_the_per_user_form_leaves_the_stack() -> None:
+    converter = new_converter()
+    live = {"memberships": [{"application": "m.call", "device_id": "DEVICE"}]}
+    membership = event(CALL, ALICE, live, state_key=ALICE)
+    convert(converter, membership)
+    convert(converter, reaction(ALICE, membership.event_id, "\U0001f590"))
+
+    [item] = convert(converter, event(CALL, ALICE, {"memberships": []}, state_key=ALICE))
+
+    assert (item.signal.cue, item.signal.sender.id) == (Leave(), ALICE)
+
+
+def test_an_ouch_replying_in_a_wrong_json_shape_is_an_ouch_aimed_at_nobody() -> None:
+    converter = new_converter()
+    hurtful = text(BOB, "something hurtful")
+    convert(converter, hurtful)
+    shapes: list[Any] = [
+        hurtful.event_id,
+        [hurtful.event_id],
+        7,
+        None,
+        {"event_id": 7},
+        {"event_id": [hurtful.event_id]},
+        {"event_id": {"event_id": hurtful.event_id}},
+    ]
+
+    for shape in shapes:
+        [item] = convert(
+            converter, text(ALICE, "ouch", **{"m.relates_to": {"m.in_reply_to": shape}})
+        )
+        assert item.signal.cue == Ouch(), shape
+    for relates in ["x", [1], 3, None]:
+        [item] = convert(converter, text(ALICE, "ouch", **{"m.relates_to": relates}))
+        assert item.signal.cue == Ouch(), relates

@@ -15,6 +15,7 @@ from typing import Any
 
 import nio  # type: ignore[import-untyped, unused-ignore]
 
+from scorebot.core.ids import call_member_owner
 from scorebot.core.model import Cue, Help, Join, Leave, Ouch, Person, Priority, Signal, Source
 from scorebot.core.parse import (
     ParseContext,
@@ -119,9 +120,25 @@ def after_own_join(events: Sequence[Any], bot: str) -> list[Any]:
 
 
 def _relates_to(event: Any) -> Mapping[str, Any]:
-    content = event.source.get("content", {}) if isinstance(event.source, dict) else {}
-    relates = content.get("m.relates_to")
+    content = event.source.get("content") if isinstance(event.source, dict) else None
+    relates = content.get("m.relates_to") if isinstance(content, dict) else None
     return relates if isinstance(relates, dict) else {}
+
+
+def _reply_target(relates: Mapping[str, Any]) -> str | None:
+    """The event id a message replies to; any other JSON shape means it replies to nothing."""
+    in_reply_to = relates.get("m.in_reply_to")
+    event_id = in_reply_to.get("event_id") if isinstance(in_reply_to, dict) else None
+    return event_id if isinstance(event_id, str) and event_id else None
+
+
+def _call_membership_live(content: object) -> bool:
+    """A membership that is in the call; empty content (or, in the MSC3401 form, an empty
+    `memberships` list) is how a client leaves."""
+    if not isinstance(content, dict) or not content:
+        return False
+    memberships = content.get("memberships", True)
+    return not isinstance(memberships, list) or bool(memberships)
 
 
 def _seconds(event: Any) -> float:
@@ -194,8 +211,8 @@ class Converter:
             ]
         cue: Cue = result
         if isinstance(cue, Ouch) and cue.at is None:
-            replied = (relates.get("m.in_reply_to") or {}).get("event_id")
-            target = self.memory.senders.get(str(replied)) if replied else None
+            replied = _reply_target(relates)
+            target = self.memory.senders.get(replied) if replied else None
             if target is not None and target != self.bot:
                 cue = Ouch(at=view.person(target), anonymous=cue.anonymous)
         signal = Signal(
@@ -246,15 +263,21 @@ class Converter:
         ]
 
     def _note_membership(self, event: Any, room_id: str) -> str | None:
-        """Remember a live call membership; return its state key if it ended."""
-        state_key = str(event.source.get("state_key", ""))
-        content = event.source.get("content") or {}
-        own = state_key.lstrip("_").startswith(event.sender)
-        if content:
-            if own:
-                self.memory.call_members[event.event_id] = CallMembership(
-                    room_id, event.sender, state_key
-                )
+        """Remember a live call membership; return its state key if it ended.
+
+        Only the owner of a state key may change it: the server checks the underscore
+        forms for nobody, so anyone could otherwise end someone else's membership.
+        """
+        source = event.source if isinstance(event.source, dict) else {}
+        state_key = source.get("state_key")
+        if not isinstance(state_key, str) or call_member_owner(state_key) != event.sender:
+            log.debug("ignored a call membership %s not owned by its sender", event.event_id)
+            return None
+        content = source.get("content")
+        if _call_membership_live(content):
+            self.memory.call_members[event.event_id] = CallMembership(
+                room_id, event.sender, state_key
+            )
             return None
         return state_key
 

@@ -1,0 +1,65 @@
+"""Hostile members against the real bot on a real Synapse: they cannot fool or silence it.
+
+Each test asserts the end state of the stack and what the room saw. Everything runs on
+127.0.0.1 against the session's throwaway Synapse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scorebot.demo.homeserver import Homeserver
+from scorebot.demo.member import CALL_MEMBER, Member
+from tests.conftest import MakeMember
+from tests.test_matrix_helpers import (
+    bot_messages,
+    meeting_room,
+    register_bot,
+    running_bot,
+    say,
+    write_bot_config,
+)
+
+pytestmark = [pytest.mark.synapse, pytest.mark.asyncio(loop_scope="session")]
+
+
+def _name(member: Member) -> str:
+    return member.user_id[1:].split(":")[0]
+
+
+def _waiting(status: str) -> str:
+    return status.rsplit("On the stack", maxsplit=1)[-1]
+
+
+async def test_a_member_cannot_end_or_forge_someone_elses_call_membership(
+    homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
+) -> None:
+    bot_id = await register_bot(homeserver)
+    async with running_bot(write_bot_config(homeserver, bot_id, tmp_path)):
+        alice = await make_member("alice")
+        erin = await make_member("erin")
+        mallory = await make_member("mallory")
+        room = await meeting_room(alice, bot_id, erin, mallory)
+        membership = await erin.join_call(room)
+        await erin.raise_hand(room, membership)
+        await erin.wait_message(
+            lambda m: m.sender == bot_id and "raised hand in the call" in m.body
+        )
+
+        # The underscore form is not checked by the server: mallory may write erin's key.
+        foreign_key = erin.call_state_key()
+        await mallory.put_state(room, CALL_MEMBER, {}, foreign_key)
+        forged = await mallory.put_state(
+            room, CALL_MEMBER, {"application": "m.call", "device_id": "X"}, foreign_key
+        )
+        await mallory.raise_hand(room, forged)
+        await mallory.put_state(room, CALL_MEMBER, {}, foreign_key)
+        status = await say(alice, room, "stack?", bot_id)
+        seen = bot_messages(alice, bot_id, room)
+
+    assert _name(erin) in _waiting(status.body)
+    assert _name(mallory) not in _waiting(status.body)
+    assert not [m for m in seen if "left the stack" in m.body]
+    assert not [m for m in seen if _name(mallory) in m.body]
