@@ -63,3 +63,33 @@ async def test_a_member_cannot_end_or_forge_someone_elses_call_membership(
     assert _name(mallory) not in _waiting(status.body)
     assert not [m for m in seen if "left the stack" in m.body]
     assert not [m for m in seen if _name(mallory) in m.body]
+
+
+async def test_a_member_flooding_the_room_cannot_hold_up_anothers_confirmation(
+    homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
+) -> None:
+    bot_id = await register_bot(homeserver)
+    async with running_bot(write_bot_config(homeserver, bot_id, tmp_path)):
+        alice = await make_member("alice")
+        ann = await make_member("ann")
+        mallory = await make_member("mallory")
+        room = await meeting_room(alice, bot_id, ann, mallory)
+        await say(alice, room, "start meeting Flood", bot_id)
+        before = len(bot_messages(alice, bot_id, room))
+
+        flood = ["stack", "minutes", "help", "stack?"]
+        spam = [await mallory.send_text(room, flood[i % 4]) for i in range(200)]
+        confirmed = await say(ann, room, "stack", bot_id)
+        status = await say(alice, room, "stack?", bot_id)
+        seen = [m for m in bot_messages(alice, bot_id, room)[before:] if m.replaces is None]
+
+    to_spam = [m for m in seen if m.in_reply_to in set(spam)]
+    skipped = [m for m in seen if "faster than I can take them" in m.body]
+    assert f"{_name(ann)}, you are on the stack" in confirmed.body
+    assert _waiting(status.body).count(_name(ann)) == 1
+    assert _waiting(status.body).count(_name(mallory)) == 1
+    # The first few were answered once each, and the skipping was said once.
+    assert len(skipped) == 1
+    assert any(f"{_name(mallory)}, you are on the stack" in m.body for m in to_spam)
+    assert len(to_spam) <= 8, [m.body[:60] for m in to_spam]
+    assert sum(len(m.body) for m in to_spam) < 20_000

@@ -925,3 +925,40 @@ __all__ = [
     "render",
     "render_all",
 ]
+
+
+# ---------------------------------------------------------------- fairness
+
+_POSTED = {
+    ReplyKind.STATUS: "the stack",
+    ReplyKind.HELP: "the help",
+    ReplyKind.MINUTES_DOCUMENT: "the minutes",
+}
+
+
+def already_posted(kind: ReplyKind) -> Reply:
+    """A pointer to a long answer posted a moment ago, instead of posting it again."""
+    what = _POSTED.get(kind, "that answer")
+    line = fmt(
+        "I posted {what} less than a minute ago, and nothing has changed since. Please look"
+        " just above.",
+        what=what,
+    )
+    return _reply([line], Audience.ROOM, kind)
+
+
+def rate_limited(person: Person, private: bool) -> Reply:
+    """Said once when someone's messages come too fast and are skipped for a while."""
+    if private:
+        line = fmt(
+            "You are sending me messages faster than I can take them, so I am skipping them"
+            " for a short while. Wait a minute, then send what you need once."
+        )
+        return _reply([line], Audience.SENDER, ReplyKind.REFUSED)
+    line = fmt(
+        "{who} is sending messages faster than I can take them, so I am skipping theirs for a"
+        " short while. Everyone else goes on as usual. {who}, wait a minute, then send what"
+        " you need once.",
+        who=who(person),
+    )
+    return _reply([line], Audience.ROOM, ReplyKind.REFUSED)

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from scorebot.app import Applied, apply_signal
 from scorebot.core.events import MinutesAsked
+from scorebot.core.fairness import Admission, Fairness
 from scorebot.core.model import Meeting, Person, Settings, Signal, Source, Status
 from scorebot.core.render import (
     STACK_CHANGED_KINDS,
@@ -21,6 +22,7 @@ from scorebot.core.render import (
     RenderContext,
     Reply,
     minutes_document,
+    rate_limited,
     render_all,
 )
 from scorebot.core.step import step
@@ -59,15 +61,22 @@ async def consume(
     before any later sync position is saved: a restart replays that signal. Trouble after
     the commit only costs a reply, so it is logged and the meeting goes on.
     """
+    fairness = Fairness()
     while True:
         item = await inbox.get()
         try:
-            await handle(item, store, outbox, settings)
+            await handle(item, store, outbox, settings, fairness)
         finally:
             inbox.task_done()
 
 
-async def handle(item: Item, store: Store, outbox: Outbox, settings: ConsumerSettings) -> None:
+async def handle(
+    item: Item,
+    store: Store,
+    outbox: Outbox,
+    settings: ConsumerSettings,
+    fairness: Fairness | None = None,
+) -> None:
     match item:
         case SyncMarker():
             await store.set_value(SYNC_TOKEN, item.token)
@@ -77,17 +86,26 @@ async def handle(item: Item, store: Store, outbox: Outbox, settings: ConsumerSet
             except Exception:
                 log.exception("could not send %s", _describe(item))
         case Inbound():
+            # Fairness (issue 9.7): a flood from one sender is skipped, and said so once.
+            if fairness is not None and not await admitted(item, fairness, outbox):
+                return
             applied = await apply_signal(store, item.signal, item.room, settings.defaults)
             if applied is None:
                 return
             try:
-                await _reply(item, applied, store, outbox, settings)
+                await _reply(item, applied, store, outbox, settings, fairness=fairness)
             except Exception:
                 log.exception("committed %s but could not reply", _describe(item))
 
 
 async def _reply(
-    item: Inbound, applied: Applied, store: Store, outbox: Outbox, settings: ConsumerSettings
+    item: Inbound,
+    applied: Applied,
+    store: Store,
+    outbox: Outbox,
+    settings: ConsumerSettings,
+    *,
+    fairness: Fairness | None = None,
 ) -> None:
     context = RenderContext.for_signal(
         item.signal, settings.bot.name, lanes=applied.meeting.settings.lanes
@@ -99,12 +117,29 @@ async def _reply(
             records = await store.minutes(item.room, event.number)
             title = applied.meeting.title if event.number == applied.meeting.number else ""
             replies.append(minutes_document(title, item.room, event.number, records, context))
+    if fairness is not None:
+        replies = fairness.answers(replies, item.signal, room=item.room, reply_room=item.reply_room)
     overview = None
     if settings.stack_overview and any(
         reply.kind in STACK_CHANGED_KINDS and reply.audience is Audience.ROOM for reply in replies
     ):
         overview = stack_overview(applied.meeting, settings.bot, item.signal.at)
     await outbox.send(item, replies, overview)
+
+
+async def admitted(item: Inbound, fairness: Fairness, outbox: Outbox) -> bool:
+    """Whether the signal is taken; the first one skipped in a run is answered once."""
+    admission = fairness.admit(item.room, item.signal)
+    if admission is Admission.SKIP_AND_TELL:
+        told = rate_limited(item.signal.sender, item.private)
+        notice = Notice(item.reply_room, told.text, reply_to=item.reply_to)
+        try:
+            await outbox.notify(notice)
+        except Exception:
+            log.exception("could not send %s", _describe(notice))
+    if admission is not Admission.TAKE:
+        log.info("skipped %s: its sender is sending too fast", _describe(item))
+    return admission is Admission.TAKE
 
 
 def stack_overview(meeting: Meeting, bot: Person, at: float) -> Reply | None:
