@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from scorebot.core.fairness import Fairness, FairnessSettings
 from scorebot.core.model import Join, Minutes, Person, Settings, Signal, Source
 from scorebot.core.render import Reply
 from scorebot.matrix.consumer import ConsumerSettings, consume, handle
@@ -133,3 +134,26 @@ async def test_asking_for_minutes_posts_the_minutes_themselves() -> None:
     document = next(reply for reply in replies if reply.kind == "minutes_document")
     assert "# Minutes" in document.text and "Alice joined the stack" in document.text
     assert "Alice joined the stack" in document.html
+
+
+async def test_a_flood_of_signals_and_unclear_messages_from_one_sender_is_skipped_and_said_once() -> (
+    None
+):
+    store, outbox = MemoryStore(), FakeOutbox()
+    fairness = Fairness(FairnessSettings(burst=3, refill=10.0))
+    mallory = Person("@mallory:example.org", "Mallory")
+
+    for n in range(20):
+        await handle(join(f"$j{n}", mallory), store, outbox, SETTINGS, fairness)
+    for n in range(20):
+        unclear = Notice(ROOM, "Try: stack.", reply_to=f"$u{n}", sender=mallory.id, at=1000.0)
+        await handle(unclear, store, outbox, SETTINGS, fairness)
+    await handle(join("$ann", Person("@ann:example.org", "Ann")), store, outbox, SETTINGS, fairness)
+
+    told = [n for n in outbox.notices if "faster than I can take them" in n.text]
+    assert [item.signal.key for item, _, _ in outbox.sent] == ["$j0", "$j1", "$j2", "$ann"]
+    # Started the meeting and joined; already on; the same again stays unsaid; joined.
+    assert [len(replies) for _, replies, _ in outbox.sent] == [2, 1, 0, 1]
+    assert len(told) == 1 and "Mallory" in told[0].text
+    assert [n for n in outbox.notices if n.text == "Try: stack."] == []
+    assert not await store.seen("$j3")

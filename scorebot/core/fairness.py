@@ -87,8 +87,11 @@ class Fairness:
         """Whether one more signal for `room` is taken (the bot's own clock always is)."""
         if signal.source is Source.CLOCK:
             return Admission.TAKE
+        return self.admit_message(room, signal.sender.id, signal.at)
+
+    def admit_message(self, room: str, sender: str, at: float) -> Admission:
+        """Whether one more message from `sender` in `room`, sent at `at`, is taken."""
         s = self.settings
-        sender, at = signal.sender.id, signal.at
         bucket = self._buckets.get((room, sender)) or _Bucket(float(s.burst), at)
         elapsed = max(0.0, at - bucket.at)
         bucket.tokens = min(float(s.burst), bucket.tokens + elapsed / s.refill)

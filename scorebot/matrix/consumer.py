@@ -81,6 +81,13 @@ async def handle(
         case SyncMarker():
             await store.set_value(SYNC_TOKEN, item.token)
         case Notice():
+            if fairness is not None and item.sender is not None:
+                admission = fairness.admit_message(item.room, item.sender, item.at)
+                if admission is Admission.SKIP_AND_TELL:
+                    told = rate_limited(Person(item.sender, ""), private=True).text
+                    item = Notice(item.room, told, to_user=item.sender)
+                elif admission is Admission.SKIP:
+                    return  # a flood of unclear messages is not answered each time
             try:
                 await outbox.notify(item)
             except Exception:

@@ -45,6 +45,10 @@ class Notice:
     to_user: str | None = None
     """send privately to this user's direct chat with the bot instead of `room`"""
     mentions: tuple[str, ...] = ()
+    sender: str | None = None
+    """the member whose message caused it (None for the bot's own notices)"""
+    at: float = 0.0
+    """seconds: when that message was sent"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -207,6 +207,8 @@ class Converter:
                     result.message,
                     reply_to=None if result.private else event.event_id,
                     to_user=event.sender if result.private else None,
+                    sender=event.sender,
+                    at=_seconds(event),
                 )
             ]
         cue: Cue = result
@@ -338,20 +340,20 @@ class Converter:
         if result is None:
             return []
         if isinstance(result, Unclear):
-            return [Notice(dm.room_id, result.message, reply_to=event.event_id)]
+            return [_answer(dm.room_id, result.message, event)]
         if isinstance(result.cue, Help):
             help_text = private_help(facilitates).text
-            return [Notice(dm.room_id, help_text, reply_to=event.event_id)]
+            return [_answer(dm.room_id, help_text, event)]
         targets = _target_rooms(result, shared)
         if isinstance(targets, str):
-            return [Notice(dm.room_id, targets, reply_to=event.event_id)]
+            return [_answer(dm.room_id, targets, event)]
         items: list[Item] = []
         for view in targets:
             cue = result.cue
             if result.name is not None and isinstance(cue, Priority):
                 who = resolve_person(result.name, view.members, allow_guests=False)
                 if isinstance(who, Unclear):
-                    items.append(Notice(dm.room_id, who.message, reply_to=event.event_id))
+                    items.append(_answer(dm.room_id, who.message, event))
                     continue
                 cue = Priority(cue.on, who=who, keep=cue.keep)
             signal = Signal(
@@ -380,6 +382,11 @@ class Converter:
             return []
         self.memory.told_sessions[event.session_id] = True
         return [Notice(view.room_id, UNREADABLE, reply_to=event.event_id, mentions=(event.sender,))]
+
+
+def _answer(room: str, text: str, event: Any) -> Notice:
+    """A notice answering a member's message, with who sent it and when (for fairness)."""
+    return Notice(room, text, reply_to=event.event_id, sender=event.sender, at=_seconds(event))
 
 
 def _target_rooms(request: PrivateRequest, shared: Sequence[RoomView]) -> list[RoomView] | str:
