@@ -136,7 +136,7 @@ async def test_asking_for_minutes_posts_the_minutes_themselves() -> None:
     assert "Alice joined the stack" in document.html
 
 
-async def test_a_flood_of_signals_and_unclear_messages_from_one_sender_is_skipped_and_said_once() -> (
+async def test_a_flood_of_signals_and_unclear_messages_from_one_sender_is_skipped_once_said() -> (
     None
 ):
     store, outbox = MemoryStore(), FakeOutbox()

@@ -6,12 +6,14 @@ Each test asserts the end state of the stack and what the room saw. Everything r
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import CALL_MEMBER, Member
+from scorebot.store.sqlite import SqliteStore
 from tests.conftest import MakeMember
 from tests.test_matrix_helpers import (
     bot_messages,
@@ -21,8 +23,13 @@ from tests.test_matrix_helpers import (
     say,
     write_bot_config,
 )
+from tests.test_minutes_parts import long_meeting_steps
 
 pytestmark = [pytest.mark.synapse, pytest.mark.asyncio(loop_scope="session")]
+
+
+_TIMED = re.compile(r"- \d\d:\d\d:\d\d ")
+"""a minutes line: a dash and the time it happened"""
 
 
 def _name(member: Member) -> str:
@@ -93,3 +100,41 @@ async def test_a_member_flooding_the_room_cannot_hold_up_anothers_confirmation(
     assert any(f"{_name(mallory)}, you are on the stack" in m.body for m in to_spam)
     assert len(to_spam) <= 8, [m.body[:60] for m in to_spam]
     assert sum(len(m.body) for m in to_spam) < 20_000
+
+
+async def test_minutes_of_a_300_turn_meeting_arrive_complete_in_parts(
+    homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
+) -> None:
+    bot_id = await register_bot(homeserver)
+    config_path = write_bot_config(homeserver, bot_id, tmp_path)
+    alice = await make_member("alice")
+    async with running_bot(config_path) as bot:
+        room = await meeting_room(alice, bot_id)
+        await say(alice, room, "stack?", bot_id)
+        database = bot.config.storage.database
+    # A meeting of 300 turns, committed the way the consumer commits each signal.
+    steps = long_meeting_steps(room, 300)
+    store = await SqliteStore.open(database)
+    try:
+        for s in steps:
+            assert await store.apply(s.signal.key, s.before, s.after, s.records)
+    finally:
+        await store.close()
+    expected = [record for s in steps for record in s.records]
+
+    async with running_bot(config_path):
+        lead = await say(alice, room, "minutes", bot_id)
+        last = await alice.wait_message(
+            lambda m: m.sender == bot_id and re.match(r"Minutes, part (\d+) of \1\.", m.body)
+        )
+        parts = [m for m in bot_messages(alice, bot_id, room) if m.body.startswith("Minutes, part")]
+
+    total = int(last.body.split(" of ")[1].split(".")[0])
+    listed = [row for part in parts for row in part.body.splitlines() if _TIMED.match(row)]
+    assert "Here are the minutes so far" in lead.body
+    assert total >= 3
+    assert [p.body.split(".")[0] for p in parts] == [
+        f"Minutes, part {n} of {total}" for n in range(1, total + 1)
+    ]
+    assert len(listed) == len(expected)
+    assert all(p.decrypted for p in parts)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import enum
 import html
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import assert_never
 
 from scorebot.core import catalogue
@@ -825,6 +826,71 @@ def minutes_document(
         (),
         ReplyKind.MINUTES_DOCUMENT,
     )
+
+
+MINUTES_PART_LIMIT = 30_000
+"""characters of body and formatted body, as escaped JSON, in one minutes message: a
+Matrix event may have 65,536 bytes, and encryption makes the content a third larger"""
+
+
+def minutes_documents(
+    title: str,
+    room: str,
+    number: int,
+    lines: Sequence[Record],
+    ctx: RenderContext,
+    *,
+    limit: int = MINUTES_PART_LIMIT,
+) -> list[Reply]:
+    """The minutes as one message, or in parts cut between records when they are long."""
+    chunks = _minutes_chunks(
+        list(lines), lambda part: minutes_document(title, room, number, part, ctx), limit
+    )
+    if len(chunks) == 1:
+        return [minutes_document(title, room, number, chunks[0], ctx)]
+    total = len(chunks)
+    parts = []
+    for index, chunk in enumerate(chunks, start=1):
+        whole = minutes_document(title, room, number, chunk, ctx)
+        lead = f"Minutes, part {index} of {total}."
+        parts.append(
+            replace(whole, text=f"{lead}\n\n{whole.text}", html=f"<p>{lead}</p>{whole.html}")
+        )
+    return parts
+
+
+def _size(reply: Reply) -> int:
+    # As the event carries them: JSON strings, every non-ASCII character escaped.
+    return len(json.dumps(reply.text)) + len(json.dumps(reply.html))
+
+
+def _minutes_chunks(
+    lines: list[Record], render_part: Callable[[Sequence[Record]], Reply], limit: int
+) -> list[list[Record]]:
+    """Records cut into runs whose message fits `limit`, in order, none dropped."""
+    budget = limit - 200  # room for the "part 1 of 3" lead
+    if len(lines) <= 1 or _size(render_part(lines)) <= budget:
+        return [lines]
+    chunks: list[list[Record]] = [[]]
+    empty = _size(render_part([]))
+    used = empty
+    for record in lines:
+        cost = _size(render_part([record])) - empty
+        if chunks[-1] and used + cost > budget:
+            chunks.append([])
+            used = empty
+        chunks[-1].append(record)
+        used += cost
+    # The estimate leaves out what records share (the list of people); halve what it missed.
+    fitted: list[list[Record]] = []
+    for chunk in chunks:
+        if len(chunk) > 1 and _size(render_part(chunk)) > budget:
+            middle = len(chunk) // 2
+            fitted += _minutes_chunks(chunk[:middle], render_part, limit)
+            fitted += _minutes_chunks(chunk[middle:], render_part, limit)
+        else:
+            fitted.append(chunk)
+    return fitted
 
 
 # ---------------------------------------------------------------- refusals

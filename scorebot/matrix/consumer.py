@@ -21,7 +21,7 @@ from scorebot.core.render import (
     Audience,
     RenderContext,
     Reply,
-    minutes_document,
+    minutes_documents,
     rate_limited,
     render_all,
 )
@@ -123,7 +123,7 @@ async def _reply(
             # The minutes live in the store, not in the meeting state: fetch them here.
             records = await store.minutes(item.room, event.number)
             title = applied.meeting.title if event.number == applied.meeting.number else ""
-            replies.append(minutes_document(title, item.room, event.number, records, context))
+            replies += minutes_documents(title, item.room, event.number, records, context)
     if fairness is not None:
         replies = fairness.answers(replies, item.signal, room=item.room, reply_room=item.reply_room)
     overview = None

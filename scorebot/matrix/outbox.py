@@ -25,7 +25,7 @@ from typing import Any
 import nio  # type: ignore[import-untyped, unused-ignore]
 
 from scorebot.config import ShareKeysWith
-from scorebot.core.render import OVERVIEW_KINDS, STACK_CHANGED_KINDS, Audience, Reply
+from scorebot.core.render import OVERVIEW_KINDS, STACK_CHANGED_KINDS, Audience, Reply, ReplyKind
 from scorebot.matrix.device_trust import share_keys_by_policy
 from scorebot.matrix.items import Inbound, Notice
 from scorebot.matrix.memory import DIRECT_ROOMS_VALUE, STACK_MESSAGES_VALUE, AdapterMemory
@@ -148,8 +148,10 @@ class MatrixOutbox:
             reply.kind in STACK_CHANGED_KINDS and reply.audience is Audience.ROOM
             for reply in replies
         )
-        group = "burst" if changes_stack else (item.reply_to or "")
-        for reply in replies:
+        base = "burst" if changes_stack else (item.reply_to or "")
+        for index, reply in enumerate(replies):
+            # Each part of long minutes is a message of its own: merged, they would not fit.
+            group = f"{base}#{index}" if reply.kind is ReplyKind.MINUTES_DOCUMENT else base
             if reply.audience is Audience.ROOM:
                 reply_to = None if item.private else item.reply_to
                 pending = self._at(item.room, group)
