@@ -6,13 +6,14 @@ Each test asserts the end state of the stack and what the room saw. Everything r
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
 import pytest
 
 from scorebot.demo.homeserver import Homeserver
-from scorebot.demo.member import CALL_MEMBER, Member
+from scorebot.demo.member import CALL_MEMBER, Member, MemberError
 from scorebot.store.sqlite import SqliteStore
 from tests.conftest import MakeMember
 from tests.test_matrix_helpers import (
@@ -138,3 +139,101 @@ async def test_minutes_of_a_300_turn_meeting_arrive_complete_in_parts(
     ]
     assert len(listed) == len(expected)
     assert all(p.decrypted for p in parts)
+
+
+async def test_hostile_events_neither_fool_nor_silence_the_bot_in_any_room(
+    homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
+) -> None:
+    bot_id = await register_bot(homeserver)
+    async with running_bot(write_bot_config(homeserver, bot_id, tmp_path)) as bot:
+        alice = await make_member("alice")
+        bob = await make_member("bob")
+        mallory = await make_member("mallory")
+        room = await meeting_room(alice, bot_id, bob, mallory)
+        other = await meeting_room(alice, bot_id, bob, name="Other")
+        await say(alice, room, "start meeting Hostile", bot_id)
+        bob_stack = await bob.send_text(room, "stack")
+        await bob.wait_reply_to(bob_stack, bot_id)
+        status = await say(alice, room, "stack?", bot_id)
+        button = next(m for m in bot_messages(alice, bot_id, room) if "On the stack" in m.body)
+
+        # Huge bodies and odd unicode: ordinary chat, or a plain answer; never a freeze.
+        texts = ["x" + " " * 40_000 + "y", "stack " * 5_000, "\u202eunstack", "unstack\u200b"]
+        texts += [
+            "next\u200d",
+            "ｎｅｘｔ",
+            "move bob to 1",
+            "mark bob",
+            "priority",
+            "minutes " * 40,
+        ]
+        for text in texts:
+            await mallory.send_text(room, text)
+        # Wrong JSON types in every field the converter reads, inside the encryption.
+        ouch_ids = []
+        for relates in [
+            "$not-an-object",
+            ["$a", "$b"],
+            7,
+            {"m.in_reply_to": bob_stack},
+            {"m.in_reply_to": [bob_stack]},
+            {"m.in_reply_to": {"event_id": 12}},
+            {"m.in_reply_to": {"event_id": {"event_id": bob_stack}}},
+        ]:
+            content = {"msgtype": "m.text", "body": "ouch", "m.relates_to": relates}
+            ouch_ids.append(await mallory.send_event(room, "m.room.message", content))
+        for content in [
+            {"msgtype": "m.text", "body": ["stack"]},
+            {"msgtype": "m.text", "body": {"text": "unstack"}},
+            {"msgtype": "m.text", "body": 5},
+            {"msgtype": ["m.text"], "body": "unstack"},
+            {"msgtype": "m.text", "body": None, "m.relates_to": None},
+            {"msgtype": "m.text", "body": "unstack", "m.new_content": "unstack"},
+            # An edit of bob's "stack" into "unstack" is bob's message no more than before.
+            {
+                "msgtype": "m.text",
+                "body": "* unstack",
+                "m.new_content": {"msgtype": "m.text", "body": "unstack"},
+                "m.relates_to": {"rel_type": "m.replace", "event_id": bob_stack},
+            },
+        ]:
+            await mallory.send_event(room, "m.room.message", content)
+        for content in [
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": button.event_id, "key": 5}},
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": 5, "key": "✋"}},
+            {"m.relates_to": "✋"},
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": bob_stack, "key": "✋"}},
+        ]:
+            # The server refuses some shapes (it reads a reaction's relation in the clear).
+            with contextlib.suppress(MemberError):
+                await mallory.send_event(room, "m.reaction", content)
+        # Someone else's message cannot be taken back by a member without the power to.
+        with contextlib.suppress(MemberError):
+            await mallory.redact(room, bob_stack)
+        await mallory.put_state(room, CALL_MEMBER, {}, bob.call_state_key())
+        await mallory.put_state(room, CALL_MEMBER, {"memberships": 3}, f"_{bob.user_id}_X")
+
+        # While all that is handled, an answer in another room still arrives.
+        elsewhere = await say(bob, other, "stack?", bot_id)
+        spam = [await mallory.send_text(room, "stack?") for _ in range(40)]
+        # The first status to mallory was posted a moment ago: alice is pointed to it.
+        pointer = await say(alice, room, "stack?", bot_id)
+        seen = bot_messages(alice, bot_id, room)
+    store = await SqliteStore.open(bot.config.storage.database)
+    try:
+        meeting = await store.load(room)
+    finally:
+        await store.close()
+
+    assert meeting is not None
+    assert [entry.person.id for entry in meeting.stack] == [bob.user_id]
+    assert "less than a minute ago" in pointer.body
+    answers = {m.in_reply_to: m for m in seen if m.replaces is None}
+    assert "No meeting is running" in elsewhere.body or "stack" in elsewhere.body
+    assert _waiting(status.body).count(_name(bob)) == 1
+    for ouch in ouch_ids:
+        pinned = answers.get(ouch)
+        assert pinned is not None and "Ouch noted as pin" in pinned.body, ouch
+        assert _name(bob) not in pinned.body
+    assert not [m for m in seen if "left the stack" in m.body]
+    assert len([m for m in seen if m.in_reply_to in set(spam)]) <= 2
