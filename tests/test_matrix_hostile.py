@@ -7,8 +7,10 @@ Each test asserts the end state of the stack and what the room saw. Everything r
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +18,7 @@ from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import CALL_MEMBER, Member, MemberError
 from scorebot.store.sqlite import SqliteStore
 from tests.conftest import MakeMember
+from tests.limiting_proxy import limiting_proxy
 from tests.test_matrix_helpers import (
     bot_messages,
     meeting_room,
@@ -126,7 +129,7 @@ async def test_minutes_of_a_300_turn_meeting_arrive_complete_in_parts(
     async with running_bot(config_path):
         lead = await say(alice, room, "minutes", bot_id)
         last = await alice.wait_message(
-            lambda m: m.sender == bot_id and re.match(r"Minutes, part (\d+) of \1\.", m.body)
+            lambda m: m.sender == bot_id and bool(re.match(r"Minutes, part (\d+) of \1\.", m.body))
         )
         parts = [m for m in bot_messages(alice, bot_id, room) if m.body.startswith("Minutes, part")]
 
@@ -171,7 +174,7 @@ async def test_hostile_events_neither_fool_nor_silence_the_bot_in_any_room(
             await mallory.send_text(room, text)
         # Wrong JSON types in every field the converter reads, inside the encryption.
         ouch_ids = []
-        for relates in [
+        shapes: list[Any] = [
             "$not-an-object",
             ["$a", "$b"],
             7,
@@ -179,10 +182,11 @@ async def test_hostile_events_neither_fool_nor_silence_the_bot_in_any_room(
             {"m.in_reply_to": [bob_stack]},
             {"m.in_reply_to": {"event_id": 12}},
             {"m.in_reply_to": {"event_id": {"event_id": bob_stack}}},
-        ]:
+        ]
+        for relates in shapes:
             content = {"msgtype": "m.text", "body": "ouch", "m.relates_to": relates}
             ouch_ids.append(await mallory.send_event(room, "m.room.message", content))
-        for content in [
+        messages: list[dict[str, Any]] = [
             {"msgtype": "m.text", "body": ["stack"]},
             {"msgtype": "m.text", "body": {"text": "unstack"}},
             {"msgtype": "m.text", "body": 5},
@@ -196,14 +200,16 @@ async def test_hostile_events_neither_fool_nor_silence_the_bot_in_any_room(
                 "m.new_content": {"msgtype": "m.text", "body": "unstack"},
                 "m.relates_to": {"rel_type": "m.replace", "event_id": bob_stack},
             },
-        ]:
+        ]
+        for content in messages:
             await mallory.send_event(room, "m.room.message", content)
-        for content in [
+        reactions: list[dict[str, Any]] = [
             {"m.relates_to": {"rel_type": "m.annotation", "event_id": button.event_id, "key": 5}},
             {"m.relates_to": {"rel_type": "m.annotation", "event_id": 5, "key": "✋"}},
             {"m.relates_to": "✋"},
             {"m.relates_to": {"rel_type": "m.annotation", "event_id": bob_stack, "key": "✋"}},
-        ]:
+        ]
+        for content in reactions:
             # The server refuses some shapes (it reads a reaction's relation in the clear).
             with contextlib.suppress(MemberError):
                 await mallory.send_event(room, "m.reaction", content)
@@ -237,3 +243,31 @@ async def test_hostile_events_neither_fool_nor_silence_the_bot_in_any_room(
         assert _name(bob) not in pinned.body
     assert not [m for m in seen if "left the stack" in m.body]
     assert len([m for m in seen if m.in_reply_to in set(spam)]) <= 2
+
+
+async def test_a_homeserver_answering_429_delays_replies_but_loses_or_doubles_none(
+    homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
+) -> None:
+    bot_id = await register_bot(homeserver)
+    alice = await make_member("alice")
+    bob = await make_member("bob")
+    async with limiting_proxy(homeserver.base_url, every=2) as proxy:
+        behind_proxy = dataclasses.replace(homeserver, base_url=proxy.base_url)
+        async with running_bot(write_bot_config(behind_proxy, bot_id, tmp_path)):
+            room = await meeting_room(alice, bot_id, bob)
+            asked = ["start meeting Limited", "stack", "where am I", "unstack", "stack?"]
+            replies = [
+                await say(alice if n % 2 == 0 else bob, room, text, bot_id)
+                for n, text in enumerate(asked)
+            ]
+            sent = [reply.in_reply_to for reply in replies]
+            # One more round trip, so that any doubled reply would have arrived by now.
+            await say(alice, room, "help", bot_id)
+            seen = bot_messages(alice, bot_id, room)
+
+    assert proxy.refused >= len(asked) // 2
+    assert "Meeting started" in replies[0].body
+    assert f"{_name(bob)}, you are on the stack" in replies[1].body
+    assert "left the stack" in replies[3].body
+    for event_id in sent:
+        assert len([m for m in seen if m.in_reply_to == event_id and m.replaces is None]) == 1
