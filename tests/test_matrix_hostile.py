@@ -6,6 +6,7 @@ Each test asserts the end state of the stack and what the room saw. Everything r
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import re
@@ -271,3 +272,51 @@ async def test_a_homeserver_answering_429_delays_replies_but_loses_or_doubles_no
     assert "left the stack" in replies[3].body
     for event_id in sent:
         assert len([m for m in seen if m.in_reply_to == event_id and m.replaces is None]) == 1
+
+
+OUTAGE = 20.0
+"""seconds the homeserver is unreachable for the bot"""
+
+
+async def test_signals_sent_while_the_homeserver_is_down_for_the_bot_are_applied_once_after(
+    homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
+) -> None:
+    bot_id = await register_bot(homeserver)
+    alice = await make_member("alice")
+    bob = await make_member("bob")
+    async with limiting_proxy(homeserver.base_url) as proxy:
+        behind_proxy = dataclasses.replace(homeserver, base_url=proxy.base_url)
+        async with running_bot(write_bot_config(behind_proxy, bot_id, tmp_path)) as bot:
+            room = await meeting_room(alice, bot_id, bob)
+            await say(alice, room, "start meeting Outage", bot_id)
+            await say(bob, room, "stack", bot_id)
+            before = len(bot_messages(alice, bot_id, room))
+            async with proxy.outage():
+                await bob.send_text(room, "unstack")
+                await alice.send_text(room, "stack")
+                await bob.send_text(room, "stack")
+                await asyncio.sleep(OUTAGE)
+            # Answers to a burst come as one message; the last of them says it all.
+            await alice.wait_message(
+                lambda m: m.sender == bot_id and f"{_name(bob)}, you are on the stack" in m.body,
+                timeout=120,
+            )
+            probe = await say(alice, room, "where am I", bot_id)
+            after = [m for m in bot_messages(alice, bot_id, room)[before:] if m.replaces is None]
+            database = bot.config.storage.database
+    store = await SqliteStore.open(database)
+    try:
+        meeting = await store.load(room)
+        records = await store.minutes(room, 1)
+    finally:
+        await store.close()
+
+    said = "\n".join(m.body for m in after if m != probe)
+    assert said.count(f"{_name(bob)} left the stack") == 1, said
+    assert said.count(f"{_name(alice)}, you are on the stack") == 1, said
+    assert said.count(f"{_name(bob)}, you are on the stack") == 1, said
+    assert "1st" in probe.body
+    assert meeting is not None
+    assert [entry.person.id for entry in meeting.stack] == [alice.user_id, bob.user_id]
+    joined = [r for r in records if r.kind == "joined stack"]
+    assert len(joined) == 3
