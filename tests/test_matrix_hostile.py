@@ -26,6 +26,7 @@ from tests.test_matrix_helpers import (
     register_bot,
     running_bot,
     say,
+    stored_meeting,
     write_bot_config,
 )
 from tests.test_minutes_parts import long_meeting_steps
@@ -226,13 +227,8 @@ async def test_hostile_events_neither_fool_nor_silence_the_bot_in_any_room(
         # The first status to mallory was posted a moment ago: alice is pointed to it.
         pointer = await say(alice, room, "stack?", bot_id)
         seen = bot_messages(alice, bot_id, room)
-    store = await SqliteStore.open(bot.config.storage.database)
-    try:
-        meeting = await store.load(room)
-    finally:
-        await store.close()
+    meeting, _ = await stored_meeting(bot.config.storage.database, room)
 
-    assert meeting is not None
     assert [entry.person.id for entry in meeting.stack] == [bob.user_id]
     assert "less than a minute ago" in pointer.body
     answers = {m.in_reply_to: m for m in seen if m.replaces is None}
@@ -304,19 +300,13 @@ async def test_signals_sent_while_the_homeserver_is_down_for_the_bot_are_applied
             probe = await say(alice, room, "where am I", bot_id)
             after = [m for m in bot_messages(alice, bot_id, room)[before:] if m.replaces is None]
             database = bot.config.storage.database
-    store = await SqliteStore.open(database)
-    try:
-        meeting = await store.load(room)
-        records = await store.minutes(room, 1)
-    finally:
-        await store.close()
+    meeting, records = await stored_meeting(database, room)
 
     said = "\n".join(m.body for m in after if m != probe)
     assert said.count(f"{_name(bob)} left the stack") == 1, said
     assert said.count(f"{_name(alice)}, you are on the stack") == 1, said
     assert said.count(f"{_name(bob)}, you are on the stack") == 1, said
     assert "1st" in probe.body
-    assert meeting is not None
     assert [entry.person.id for entry in meeting.stack] == [alice.user_id, bob.user_id]
     joined = [r for r in records if r.kind == "joined stack"]
     assert len(joined) == 3
