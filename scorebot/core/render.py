@@ -1006,8 +1006,8 @@ def already_posted(kind: ReplyKind) -> Reply:
     """A pointer to a long answer posted a moment ago, instead of posting it again."""
     what = _POSTED.get(kind, "that answer")
     line = fmt(
-        "I posted {what} less than a minute ago, and nothing has changed since. Please look"
-        " just above.",
+        "I posted {what} less than a minute ago, and nothing on the stack has changed since."
+        " Please look just above.",
         what=what,
     )
     return _reply([line], Audience.ROOM, kind)
