@@ -136,3 +136,12 @@ def test_what_fairness_remembers_is_forgotten_once_it_is_old() -> None:
     fairness.admit(ROOM, signal(ANN, 100.0 + SETTINGS.tell_again_after))
 
     assert fairness.remembered == 1
+
+
+def test_a_time_from_a_clock_set_ahead_does_not_hold_back_anyone_elses_answers() -> None:
+    fairness = Fairness(SETTINGS)
+    answered(fairness, MAL, 100_000.0, Status(), ReplyKind.STATUS)
+
+    status = answered(fairness, ANN, 100.0, Status(), ReplyKind.STATUS)
+
+    assert status == [ReplyKind.STATUS]

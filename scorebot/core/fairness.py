@@ -132,13 +132,13 @@ class Fairness:
             return []
         key = (room, sender, request)
         last = self._answered.get(key)
-        if last is not None and at - last < s.repeat_window:
+        if last is not None and _recent(at, last, s.repeat_window):
             return []
         self._answered[key] = at
         pointed: set[ReplyKind] = set()
         for kind in dict.fromkeys(reply.kind for reply in replies if reply.kind in LONG):
             posted = self._long.get((room, reply_room, kind))
-            if posted is not None and at - posted < s.long_window:
+            if posted is not None and _recent(at, posted, s.long_window):
                 pointed.add(kind)
             else:
                 self._long[(room, reply_room, kind)] = at
@@ -170,8 +170,14 @@ class Fairness:
             if at - bucket.at >= full and told_long_ago:
                 del self._buckets[key]
         for answer_key, when in list(self._answered.items()):
-            if at - when >= s.repeat_window:
+            if not _recent(at, when, s.repeat_window):
                 del self._answered[answer_key]
         for long_key, when in list(self._long.items()):
-            if at - when >= s.long_window:
+            if not _recent(at, when, s.long_window):
                 del self._long[long_key]
+
+
+def _recent(at: float, when: float, window: float) -> bool:
+    """`when` lies in the `window` seconds before `at`. A time after `at` (a server's clock
+    set ahead) counts as not recent, so it cannot keep others' answers back."""
+    return 0.0 <= at - when < window
