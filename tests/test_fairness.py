@@ -145,3 +145,18 @@ def test_a_time_from_a_clock_set_ahead_does_not_hold_back_anyone_elses_answers()
     status = answered(fairness, ANN, 100.0, Status(), ReplyKind.STATUS)
 
     assert status == [ReplyKind.STATUS]
+
+
+def test_a_facilitator_may_send_a_longer_quick_run_than_a_member() -> None:
+    fairness = Fairness(SETTINGS)
+    fac = Person("@fac:example.org", "Fac")
+
+    def run_of(who: Person, facilitator: bool) -> int:
+        signals = [
+            Signal(f"${who.name}{n}", who, Join(), Source.CHAT, 100.0, facilitator)
+            for n in range(30)
+        ]
+        return sum(fairness.admit(ROOM, s) is Admission.TAKE for s in signals)
+
+    assert run_of(MAL, facilitator=False) == SETTINGS.burst
+    assert run_of(fac, facilitator=True) == SETTINGS.facilitator_burst

@@ -1,9 +1,9 @@
 """Per-sender fairness: one person's flood can neither drown the room nor delay others.
 
 Rules (time comes from each signal's `at`, so this is as testable as the core):
-- Each sender has a bucket of `burst` signals per room that refills one every `refill`
-  seconds. A signal that finds the bucket empty is skipped, not applied; the first skip of
-  a run is said once, so nothing is declined silently.
+- Each sender has a bucket of `burst` signals per room (more for a facilitator) that
+  refills one every `refill` seconds. A signal that finds the bucket empty is skipped,
+  not applied; the first skip of a run is said once, so nothing is declined silently.
 - An answer that changed nothing ("you are already on the stack", a refusal, a status)
   is given once: the same person asking the same thing again within `repeat_window`
   seconds gets no second copy.
@@ -42,9 +42,12 @@ LONG = frozenset({ReplyKind.STATUS, ReplyKind.HELP, ReplyKind.MINUTES_DOCUMENT})
 
 @dataclass(frozen=True, slots=True)
 class FairnessSettings:
-    burst: int = 10
-    """signals one sender may send in a quick run"""
-    refill: float = 3.0
+    burst: int = 4
+    """signals a member may send in a quick run: each answer is a message the homeserver
+    may rate-limit, and others' answers wait behind it"""
+    facilitator_burst: int = 12
+    """signals a facilitator may send in a quick run (calling and placing people)"""
+    refill: float = 2.0
     """seconds to earn back one signal"""
     repeat_window: float = 30.0
     """seconds in which the same request from the same person is answered once"""
@@ -87,14 +90,17 @@ class Fairness:
         """Whether one more signal for `room` is taken (the bot's own clock always is)."""
         if signal.source is Source.CLOCK:
             return Admission.TAKE
-        return self.admit_message(room, signal.sender.id, signal.at)
+        return self.admit_message(room, signal.sender.id, signal.at, signal.facilitator)
 
-    def admit_message(self, room: str, sender: str, at: float) -> Admission:
+    def admit_message(
+        self, room: str, sender: str, at: float, facilitator: bool = False
+    ) -> Admission:
         """Whether one more message from `sender` in `room`, sent at `at`, is taken."""
         s = self.settings
-        bucket = self._buckets.get((room, sender)) or _Bucket(float(s.burst), at)
+        burst = float(s.facilitator_burst if facilitator else s.burst)
+        bucket = self._buckets.get((room, sender)) or _Bucket(burst, at)
         elapsed = max(0.0, at - bucket.at)
-        bucket.tokens = min(float(s.burst), bucket.tokens + elapsed / s.refill)
+        bucket.tokens = min(burst, bucket.tokens + elapsed / s.refill)
         bucket.at = max(bucket.at, at)
         self._buckets[(room, sender)] = bucket
         self._forget(at)
@@ -164,7 +170,7 @@ class Fairness:
     def _forget(self, at: float) -> None:
         """Drop what no longer matters, so memory stays as small as the recent traffic."""
         s = self.settings
-        full = s.burst * s.refill
+        full = max(s.burst, s.facilitator_burst) * s.refill
         for key, bucket in list(self._buckets.items()):
             told_long_ago = bucket.told is None or at - bucket.told >= s.tell_again_after
             if at - bucket.at >= full and told_long_ago:

@@ -149,9 +149,11 @@ class MatrixOutbox:
             for reply in replies
         )
         base = "burst" if changes_stack else (item.reply_to or "")
+        parts = sum(reply.kind is ReplyKind.MINUTES_DOCUMENT for reply in replies) > 1
         for index, reply in enumerate(replies):
             # Each part of long minutes is a message of its own: merged, they would not fit.
-            group = f"{base}#{index}" if reply.kind is ReplyKind.MINUTES_DOCUMENT else base
+            is_part = parts and reply.kind is ReplyKind.MINUTES_DOCUMENT
+            group = f"{base}#{index}" if is_part else base
             if reply.audience is Audience.ROOM:
                 reply_to = None if item.private else item.reply_to
                 pending = self._at(item.room, group)
