@@ -101,11 +101,16 @@ async def test_a_member_flooding_the_room_cannot_hold_up_anothers_confirmation(
     assert f"{_name(ann)}, you are on the stack" in confirmed.body
     assert _waiting(status.body).count(_name(ann)) == 1
     assert _waiting(status.body).count(_name(mallory)) == 1
-    # The first few were answered once each, and the skipping was said once.
+    bodies = [m.body for m in to_spam]
+    # The first few were answered, the skipping was said once, and the long answers (the
+    # minutes, the help, the stack) were each posted once at most; what the flood won back
+    # as time passed (one signal per 2 s) was answered once per question.
     assert len(skipped) == 1
-    assert any(f"{_name(mallory)}, you are on the stack" in m.body for m in to_spam)
-    assert len(to_spam) <= 8, [m.body[:60] for m in to_spam]
-    assert sum(len(m.body) for m in to_spam) < 20_000
+    assert any(f"{_name(mallory)}, you are on the stack" in b for b in bodies)
+    assert sum("Here are the minutes" in b for b in bodies) <= 1
+    assert sum("On the stack, in order" in b for b in bodies) <= 1
+    assert len(to_spam) < 20, [b[:90] for b in bodies]
+    assert sum(len(b) for b in bodies) < 20_000
 
 
 async def test_minutes_of_a_300_turn_meeting_arrive_complete_in_parts(
@@ -154,7 +159,8 @@ async def test_hostile_events_neither_fool_nor_silence_the_bot_in_any_room(
         alice = await make_member("alice")
         bob = await make_member("bob")
         mallory = await make_member("mallory")
-        room = await meeting_room(alice, bot_id, bob, mallory)
+        olive = await make_member("olive")
+        room = await meeting_room(alice, bot_id, bob, mallory, olive)
         other = await meeting_room(alice, bot_id, bob, name="Other")
         await say(alice, room, "start meeting Hostile", bot_id)
         bob_stack = await bob.send_text(room, "stack")
@@ -175,19 +181,20 @@ async def test_hostile_events_neither_fool_nor_silence_the_bot_in_any_room(
         for text in texts:
             await mallory.send_text(room, text)
         # Wrong JSON types in every field the converter reads, inside the encryption.
+        # Odd-shaped replies in an ouch, from two people so that no quick run is cut short.
         ouch_ids = []
-        shapes: list[Any] = [
-            "$not-an-object",
-            ["$a", "$b"],
-            7,
-            {"m.in_reply_to": bob_stack},
-            {"m.in_reply_to": [bob_stack]},
-            {"m.in_reply_to": {"event_id": 12}},
-            {"m.in_reply_to": {"event_id": {"event_id": bob_stack}}},
+        shapes: list[tuple[Member, Any]] = [
+            (olive, "$not-an-object"),
+            (olive, ["$a", "$b"]),
+            (olive, {"m.in_reply_to": bob_stack}),
+            (olive, {"m.in_reply_to": {"event_id": 12}}),
+            (alice, 7),
+            (alice, {"m.in_reply_to": [bob_stack]}),
+            (alice, {"m.in_reply_to": {"event_id": {"event_id": bob_stack}}}),
         ]
-        for relates in shapes:
+        for sender, relates in shapes:
             content = {"msgtype": "m.text", "body": "ouch", "m.relates_to": relates}
-            ouch_ids.append(await mallory.send_event(room, "m.room.message", content))
+            ouch_ids.append(await sender.send_event(room, "m.room.message", content))
         messages: list[dict[str, Any]] = [
             {"msgtype": "m.text", "body": ["stack"]},
             {"msgtype": "m.text", "body": {"text": "unstack"}},
@@ -224,13 +231,15 @@ async def test_hostile_events_neither_fool_nor_silence_the_bot_in_any_room(
         # While all that is handled, an answer in another room still arrives.
         elsewhere = await say(bob, other, "stack?", bot_id)
         spam = [await mallory.send_text(room, "stack?") for _ in range(40)]
-        # The first status to mallory was posted a moment ago: alice is pointed to it.
-        pointer = await say(alice, room, "stack?", bot_id)
+        final = await say(alice, room, "stack?", bot_id)
         seen = bot_messages(alice, bot_id, room)
     meeting, _ = await stored_meeting(bot.config.storage.database, room)
 
     assert [entry.person.id for entry in meeting.stack] == [bob.user_id]
-    assert "less than a minute ago" in pointer.body
+    # A status, or a pointer to the one just posted for mallory.
+    assert _name(bob) in final.body or "less than a minute ago" in final.body
+    told = [m for m in seen if "faster than I can take them" in m.body]
+    assert len(told) == 1 and _name(mallory) in told[0].body
     answers = {m.in_reply_to: m for m in seen if m.replaces is None}
     assert "No meeting is running" in elsewhere.body or "stack" in elsewhere.body
     assert _waiting(status.body).count(_name(bob)) == 1
@@ -239,7 +248,9 @@ async def test_hostile_events_neither_fool_nor_silence_the_bot_in_any_room(
         assert pinned is not None and "Ouch noted as pin" in pinned.body, ouch
         assert _name(bob) not in pinned.body
     assert not [m for m in seen if "left the stack" in m.body]
-    assert len([m for m in seen if m.in_reply_to in set(spam)]) <= 2
+    # At most the stack once and the skipping said once, for 40 times "stack?".
+    to_spam = [m.body[:80] for m in seen if m.in_reply_to in set(spam)]
+    assert len(to_spam) <= 2, to_spam
 
 
 async def test_a_homeserver_answering_429_delays_replies_but_loses_or_doubles_none(
