@@ -60,12 +60,20 @@ contents = st.fixed_dictionaries(
         "application": json_values,
         "memberships": json_values,
         "device_id": json_values,
+        "room_version": st.sampled_from(["10", "12"]) | json_values,
+        "additional_creators": st.lists(st.sampled_from([ALICE, BOB])) | json_values,
     },
 )
 events = st.fixed_dictionaries(
     {
         "type": st.sampled_from(
-            ["m.room.message", "m.reaction", "m.room.redaction", *CALL_MEMBER_TYPES]
+            [
+                "m.room.message",
+                "m.reaction",
+                "m.room.redaction",
+                "m.room.create",
+                *CALL_MEMBER_TYPES,
+            ]
         ),
         # The homeserver sets these three; a member chooses everything else.
         "sender": st.sampled_from([ALICE, BOB, BOT]),
@@ -123,7 +131,7 @@ def test_any_event_json_converts_to_items_or_nothing_and_never_raises(
         event = nio.Event.parse_event(source)
         if event is None:
             continue
-        if isinstance(event, nio.UnknownEvent):
+        if isinstance(event, nio.UnknownEvent | nio.RoomCreateEvent):
             converter.note_state(event, room)
         items = converter.convert(event, VIEWS[room], VIEWS)
         assert all(isinstance(item, Inbound | Notice) for item in items)

@@ -342,3 +342,20 @@ def test_an_ouch_replying_in_a_wrong_json_shape_is_an_ouch_aimed_at_nobody() -> 
     for relates in ["x", [1], 3, None]:
         [item] = convert(converter, text(ALICE, "ouch", **{"m.relates_to": relates}))
         assert item.signal.cue == Ouch(), relates
+
+
+def test_a_room_creates_extra_creators_only_from_a_list_of_user_ids() -> None:
+    converter = new_converter()
+    shapes: list[Any] = [5, "@bob:example.org", {"@bob:example.org": 1}, [BOB, 7, "x"], None]
+
+    for index, extra in enumerate(shapes):
+        content = {"room_version": "12", "additional_creators": extra}
+        converter.note_state(event("m.room.create", ALICE, content, state_key=""), f"!r{index}")
+
+    assert converter.memory.creators == {
+        "!r0": {ALICE},
+        "!r1": {ALICE},
+        "!r2": {ALICE},
+        "!r3": {ALICE, BOB},
+        "!r4": {ALICE},
+    }

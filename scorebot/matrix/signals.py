@@ -15,7 +15,7 @@ from typing import Any
 
 import nio  # type: ignore[import-untyped, unused-ignore]
 
-from scorebot.core.ids import call_member_owner
+from scorebot.core.ids import call_member_owner, is_user_id
 from scorebot.core.model import Cue, Help, Join, Leave, Ouch, Person, Priority, Signal, Source
 from scorebot.core.parse import (
     ParseContext,
@@ -163,9 +163,15 @@ class Converter:
             isinstance(event, nio.RoomCreateEvent)
             and str(event.room_version) not in _LEVEL_ONLY_VERSIONS
         ):
-            content = event.source.get("content") or {}
-            extra = content.get("additional_creators") or []
-            self.memory.creators[room_id] = frozenset([event.sender, *map(str, extra)])
+            content = event.source.get("content")
+            extra = content.get("additional_creators") if isinstance(content, dict) else None
+            # Only a list of user ids names creators; any other shape names nobody more.
+            named = (
+                [x for x in extra if isinstance(x, str) and is_user_id(x)]
+                if isinstance(extra, list)
+                else []
+            )
+            self.memory.creators[room_id] = frozenset([event.sender, *named])
 
     def convert(self, event: Any, view: RoomView, views: Mapping[str, RoomView]) -> list[Item]:
         """Items for one timeline event of `view`'s room; `views` are all joined rooms."""
