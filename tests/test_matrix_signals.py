@@ -359,3 +359,14 @@ def test_a_room_creates_extra_creators_only_from_a_list_of_user_ids() -> None:
         "!r3": {ALICE, BOB},
         "!r4": {ALICE},
     }
+
+
+def test_an_ouch_replying_to_a_message_of_someone_not_in_this_room_is_aimed_at_nobody() -> None:
+    converter = new_converter()
+    elsewhere = text("@dave:example.org", "said in another room")
+    convert(converter, elsewhere, room(OTHER))
+    relates = {"m.in_reply_to": {"event_id": elsewhere.event_id}}
+
+    [item] = convert(converter, text(ALICE, "ouch", **{"m.relates_to": relates}))
+
+    assert item.signal.cue == Ouch()

@@ -221,7 +221,8 @@ class Converter:
         if isinstance(cue, Ouch) and cue.at is None:
             replied = _reply_target(relates)
             target = self.memory.senders.get(replied) if replied else None
-            if target is not None and target != self.bot:
+            # A reply can name any event id, from any room: aim only at someone in this room.
+            if target is not None and target != self.bot and target in view.members:
                 cue = Ouch(at=view.person(target), anonymous=cue.anonymous)
         signal = Signal(
             key=event.event_id,
