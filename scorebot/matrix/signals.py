@@ -388,12 +388,19 @@ class Converter:
         if event.session_id in self.memory.told_sessions:
             return []
         self.memory.told_sessions[event.session_id] = True
-        return [Notice(view.room_id, UNREADABLE, reply_to=event.event_id, mentions=(event.sender,))]
+        return [_answer(view.room_id, UNREADABLE, event, mentions=(event.sender,))]
 
 
-def _answer(room: str, text: str, event: Any) -> Notice:
+def _answer(room: str, text: str, event: Any, mentions: tuple[str, ...] = ()) -> Notice:
     """A notice answering a member's message, with who sent it and when (for fairness)."""
-    return Notice(room, text, reply_to=event.event_id, sender=event.sender, at=_seconds(event))
+    return Notice(
+        room,
+        text,
+        reply_to=event.event_id,
+        mentions=mentions,
+        sender=event.sender,
+        at=_seconds(event),
+    )
 
 
 def _target_rooms(request: PrivateRequest, shared: Sequence[RoomView]) -> list[RoomView] | str:
