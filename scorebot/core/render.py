@@ -31,7 +31,15 @@ from scorebot.core.markup import (
     strong,
     who,
 )
-from scorebot.core.minutes import LANE_NAMES, Record, clock, look_alikes, room_name, to_markdown
+from scorebot.core.minutes import (
+    LANE_NAMES,
+    Record,
+    clock,
+    look_alikes,
+    people,
+    room_name,
+    to_markdown,
+)
 from scorebot.core.minutes import line as minutes_line
 from scorebot.core.model import Lane, Person, Pin, Signal, Source, StackAction
 from scorebot.core.rules import POLICY, Where, lanes_a_closed_stack_takes
@@ -843,20 +851,25 @@ def minutes_documents(
     limit: int = MINUTES_PART_LIMIT,
 ) -> list[Reply]:
     """The minutes as one message, or in parts cut between records when they are long."""
-    chunks = _minutes_chunks(
-        list(lines), lambda part: minutes_document(title, room, number, part, ctx), limit
-    )
-    if len(chunks) == 1:
-        return [minutes_document(title, room, number, chunks[0], ctx)]
+
+    def render_part(part: Sequence[Record]) -> Reply:
+        return minutes_document(title, room, number, part, ctx)
+
+    whole = render_part(lines)
+    if len(lines) <= 1 or _size(whole) <= limit:
+        return [whole]
+    chunks = _minutes_chunks(list(lines), render_part, limit - _PART_LEAD)
     total = len(chunks)
     parts = []
     for index, chunk in enumerate(chunks, start=1):
-        whole = minutes_document(title, room, number, chunk, ctx)
+        part = render_part(chunk)
         lead = f"Minutes, part {index} of {total}."
-        parts.append(
-            replace(whole, text=f"{lead}\n\n{whole.text}", html=f"<p>{lead}</p>{whole.html}")
-        )
+        parts.append(replace(part, text=f"{lead}\n\n{part.text}", html=f"<p>{lead}</p>{part.html}"))
     return parts
+
+
+_PART_LEAD = 200
+"""characters kept free in each part for its "Minutes, part 1 of 3" lead"""
 
 
 def _size(reply: Reply) -> int:
@@ -864,30 +877,48 @@ def _size(reply: Reply) -> int:
     return len(json.dumps(reply.text)) + len(json.dumps(reply.html))
 
 
+def _record_size(record: Record, shared: frozenset[str]) -> int:
+    """About what one record adds to a minutes message: its Markdown line and list item."""
+    plain = minutes_line(record, shared=shared)
+    escaped = minutes_line(record, escape=True, shared=shared)
+    return len(json.dumps(f"- 00:00:00 **{escaped}**")) + len(
+        json.dumps(f"<li>00:00:00 {html.escape(plain)}</li>")
+    )
+
+
+def _person_size(person_id: str, name: str) -> int:
+    """What one person adds to the list of people at the end of a minutes message."""
+    return len(json.dumps(f"- {name}: {person_id}")) + 8
+
+
 def _minutes_chunks(
-    lines: list[Record], render_part: Callable[[Sequence[Record]], Reply], limit: int
+    lines: list[Record], render_part: Callable[[Sequence[Record]], Reply], budget: int
 ) -> list[list[Record]]:
-    """Records cut into runs whose message fits `limit`, in order, none dropped."""
-    budget = limit - 200  # room for the "part 1 of 3" lead
-    if len(lines) <= 1 or _size(render_part(lines)) <= budget:
-        return [lines]
+    """Records cut into runs whose message fits `budget`, in order, none dropped."""
+    shared = look_alikes(lines)
+    frame = _size(render_part([])) + 200  # the list of people's heading
     chunks: list[list[Record]] = [[]]
-    empty = _size(render_part([]))
-    used = empty
+    named: set[str] = set()
+    used = frame
     for record in lines:
-        cost = _size(render_part([record])) - empty
+        new = {pid: name for pid, name in people([record]).items() if pid not in named}
+        cost = _record_size(record, shared) + sum(_person_size(*item) for item in new.items())
         if chunks[-1] and used + cost > budget:
             chunks.append([])
-            used = empty
+            named.clear()
+            used = frame
+            new = people([record])
+            cost = _record_size(record, shared) + sum(_person_size(*i) for i in new.items())
         chunks[-1].append(record)
+        named.update(new)
         used += cost
     # The estimate leaves out what records share (the list of people); halve what it missed.
     fitted: list[list[Record]] = []
     for chunk in chunks:
         if len(chunk) > 1 and _size(render_part(chunk)) > budget:
             middle = len(chunk) // 2
-            fitted += _minutes_chunks(chunk[:middle], render_part, limit)
-            fitted += _minutes_chunks(chunk[middle:], render_part, limit)
+            fitted += _minutes_chunks(chunk[:middle], render_part, budget)
+            fitted += _minutes_chunks(chunk[middle:], render_part, budget)
         else:
             fitted.append(chunk)
     return fitted
