@@ -42,10 +42,10 @@ LONG = frozenset({ReplyKind.STATUS, ReplyKind.HELP, ReplyKind.MINUTES_DOCUMENT})
 
 @dataclass(frozen=True, slots=True)
 class FairnessSettings:
-    burst: int = 4
+    burst: int = 8
     """signals a member may send in a quick run: each answer is a message the homeserver
     may rate-limit, and others' answers wait behind it"""
-    facilitator_burst: int = 12
+    facilitator_burst: int = 16
     """signals a facilitator may send in a quick run (calling and placing people)"""
     refill: float = 2.0
     """seconds to earn back one signal"""
