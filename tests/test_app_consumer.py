@@ -20,6 +20,7 @@ from scorebot.app.items import (
     Skipped,
 )
 from scorebot.app.ports import Outgoing, OutKind, ToPerson, ToRoom
+from scorebot.core.fairness import Fairness, FairnessSettings
 from scorebot.core.minutes import Record
 from scorebot.core.model import (
     Join,
@@ -229,3 +230,28 @@ async def test_the_clock_ticks_only_rooms_where_someone_has_the_floor() -> None:
     assert isinstance(tick, Inbound) and isinstance(tick.signal.cue, Tick)
     assert tick.room == ROOM and tick.destination == InRoom()
     assert restarted.speaking_rooms() == [ROOM]
+
+
+async def test_a_flood_of_signals_and_unclear_messages_from_one_sender_is_skipped_once_said() -> (
+    None
+):
+    app, store, sender = consumer()
+    app.fairness = Fairness(FairnessSettings(burst=3, refill=10.0))
+    mallory = Person("@mallory:example.org", "Mallory")
+
+    for n in range(20):
+        await app.take(join(f"$j{n}", mallory))
+    for n in range(20):
+        unclear = Notice(
+            f"$u{n}", ROOM, "Try: stack.", InRoom(f"$u{n}"), sender=mallory.id, at=1000.0
+        )
+        await app.take(unclear)
+    await app.take(join("$ann", Person("@ann:example.org", "Ann")))
+
+    texts = [message.text for message in sender.posted]
+    told = [text for text in texts if "faster than I can take them" in text]
+    assert len(told) == 1 and "Mallory" in told[0]
+    assert "Try: stack." not in texts
+    assert [await store.seen(f"$j{n}") for n in range(4)] == [True, True, True, False]
+    assert await store.seen("$ann")
+    assert any("Ann" in text for text in texts)

@@ -26,6 +26,7 @@ from tests.test_matrix_helpers import (
     register_bot,
     running_bot,
     say,
+    stored_meeting,
     write_bot_config,
 )
 
@@ -184,12 +185,7 @@ async def test_encrypted_hand_reaction_joins_once_even_when_sync_replays_it(
         # Edits of the stack message may trail in from before the restart; answers may not.
         answers = [m for m in bot_messages(alice, bot_id, room)[before:] if m.replaces is None]
 
-    store = await SqliteStore.open(database)
-    try:
-        meeting = await store.load(room)
-        records = await store.minutes(room, 1)
-    finally:
-        await store.close()
+    meeting, records = await stored_meeting(database, room)
 
     assert on_the_wire.event_id == hand
     assert on_the_wire.decrypted, "the hand was meant to be sent encrypted, as Element X does"
@@ -197,7 +193,7 @@ async def test_encrypted_hand_reaction_joins_once_even_when_sync_replays_it(
     assert f"{_name(carol)}, you are on the stack: 1st of 1. Your hand reaction" in joined.body
     assert "left the stack" in left.body
     assert hand in converted, "the restarted bot did not see the reaction again"
-    assert meeting is not None and not meeting.stack
+    assert not meeting.stack
     assert Counter(r.kind for r in records if r.who == _name(carol)) == {
         "joined stack": 1,
         "left stack": 1,

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scorebot.config import Config, load_config
+from scorebot.core.minutes import Record
+from scorebot.core.model import Meeting
 from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import Member, Message
 from scorebot.matrix.run import run_bot
+from scorebot.store.sqlite import SqliteStore
 from tests.conftest import fresh_localpart
 
 BOT_PASSWORD = "bot password for tests"
@@ -111,3 +114,17 @@ def bot_messages(member: Member, bot: str, room: str) -> list[Message]:
         for r in member.records
         if isinstance(r, Message) and r.sender == bot and r.room_id == room
     ]
+
+
+async def stored_meeting(
+    database: Path, room: str, number: int = 1
+) -> tuple[Meeting, list[Record]]:
+    """The meeting state a stopped bot left in its database, with meeting `number`'s minutes."""
+    store = await SqliteStore.open(database)
+    try:
+        meeting = await store.load(room)
+        records = await store.minutes(room, number)
+    finally:
+        await store.close()
+    assert meeting is not None, f"no meeting stored for {room}"
+    return meeting, records

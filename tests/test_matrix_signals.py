@@ -318,3 +318,92 @@ def test_a_new_unnamed_meeting_room_with_two_people_is_not_taken_for_a_direct_ch
 
 def test_a_room_marked_direct_on_its_invite_is_a_direct_chat() -> None:
     assert room_view(two_person_room(), 50, direct_rooms={"!new:example.org"}).direct
+
+
+def foreign_call_member(sender: str, owner: str, content: dict[str, Any]) -> Any:
+    return event(CALL, sender, content, state_key=f"_{owner}_DEVICE_m.call")
+
+
+def test_emptying_someone_elses_call_membership_does_not_take_them_off_the_stack() -> None:
+    converter = new_converter()
+    membership = call_member(ALICE, {"application": "m.call", "device_id": "DEVICE"})
+    convert(converter, membership)
+    convert(converter, reaction(ALICE, membership.event_id, "\U0001f590"))
+
+    assert convert(converter, foreign_call_member(BOB, ALICE, {})) == []
+    assert convert(converter, event(CALL, BOB, {}, state_key=ALICE)) == []
+    [item] = convert(converter, call_member(ALICE, {}))
+    assert (item.signal.cue, item.signal.sender.id) == (Leave(), ALICE)
+
+
+def test_a_hand_on_a_membership_written_under_someone_elses_key_does_not_count() -> None:
+    converter = new_converter()
+    forged = foreign_call_member(BOB, ALICE, {"application": "m.call", "device_id": "DEVICE"})
+    convert(converter, forged)
+
+    assert convert(converter, reaction(BOB, forged.event_id, "\U0001f590")) == []
+    assert convert(converter, reaction(ALICE, forged.event_id, "\U0001f590")) == []
+
+
+def test_leaving_by_an_empty_memberships_list_in_the_per_user_form_leaves_the_stack() -> None:
+    converter = new_converter()
+    live = {"memberships": [{"application": "m.call", "device_id": "DEVICE"}]}
+    membership = event(CALL, ALICE, live, state_key=ALICE)
+    convert(converter, membership)
+    convert(converter, reaction(ALICE, membership.event_id, "\U0001f590"))
+
+    [item] = convert(converter, event(CALL, ALICE, {"memberships": []}, state_key=ALICE))
+
+    assert (item.signal.cue, item.signal.sender.id) == (Leave(), ALICE)
+
+
+def test_an_ouch_replying_in_a_wrong_json_shape_is_an_ouch_aimed_at_nobody() -> None:
+    converter = new_converter()
+    hurtful = text(BOB, "something hurtful")
+    convert(converter, hurtful)
+    shapes: list[Any] = [
+        hurtful.event_id,
+        [hurtful.event_id],
+        7,
+        None,
+        {"event_id": 7},
+        {"event_id": [hurtful.event_id]},
+        {"event_id": {"event_id": hurtful.event_id}},
+    ]
+
+    for shape in shapes:
+        [item] = convert(
+            converter, text(ALICE, "ouch", **{"m.relates_to": {"m.in_reply_to": shape}})
+        )
+        assert item.signal.cue == Ouch(), shape
+    for relates in ["x", [1], 3, None]:
+        [item] = convert(converter, text(ALICE, "ouch", **{"m.relates_to": relates}))
+        assert item.signal.cue == Ouch(), relates
+
+
+def test_a_room_creates_extra_creators_only_from_a_list_of_user_ids() -> None:
+    converter = new_converter()
+    shapes: list[Any] = [5, "@bob:example.org", {"@bob:example.org": 1}, [BOB, 7, "x"], None]
+
+    for index, extra in enumerate(shapes):
+        content = {"room_version": "12", "additional_creators": extra}
+        converter.note_state(event("m.room.create", ALICE, content, state_key=""), f"!r{index}")
+
+    assert converter.memory.creators == {
+        "!r0": {ALICE},
+        "!r1": {ALICE},
+        "!r2": {ALICE},
+        "!r3": {ALICE, BOB},
+        "!r4": {ALICE},
+    }
+
+
+def test_an_ouch_replying_to_a_message_of_someone_not_in_this_room_is_aimed_at_nobody() -> None:
+    converter = new_converter()
+    elsewhere = text("@dave:example.org", "said in another room")
+    convert(converter, elsewhere, room(OTHER))
+    relates = {"m.in_reply_to": {"event_id": elsewhere.event_id}}
+
+    [item] = convert(converter, text(ALICE, "ouch", **{"m.relates_to": relates}))
+
+    assert item.signal.cue == Ouch()

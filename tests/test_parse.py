@@ -300,3 +300,13 @@ def test_adversarial_text_near_the_bound_never_raises(text: str) -> None:
     parse(text, FACILITATOR)
     parse(text, MEMBER)
     parse_private(text, ParseContext(facilitator=True, members=MEMBERS))
+
+
+def test_moving_an_emoji_name_to_a_place_is_answered_for_anyone() -> None:
+    members = {**MEMBERS, "@hand:example.org": "🙋"}
+    member = ParseContext(facilitator=False, members=members)
+    hand = Person("@hand:example.org", "🙋")
+
+    assert parse("move 🙋 to 1", member) == Move(hand, 1)
+    assert isinstance(parse("move 🙋🏽 to 2", member), Unclear)
+    assert parse("move 🎉 to the door", member) is None

@@ -12,9 +12,17 @@ import pytest
 import textstat
 
 from scorebot.core.minutes import Record, RecordKind, line
-from scorebot.core.model import StackAction
+from scorebot.core.model import Person, StackAction
 from scorebot.core.parse import ParseContext, parse, parse_private
-from scorebot.core.render import STORAGE_BACK, STORAGE_DOWN, private_help, render
+from scorebot.core.render import (
+    STORAGE_BACK,
+    STORAGE_DOWN,
+    ReplyKind,
+    already_posted,
+    private_help,
+    rate_limited,
+    render,
+)
 from tests.test_render import CONTEXTS, SAMPLES
 
 MAX_GRADE = 6.0
@@ -48,6 +56,9 @@ def messages() -> list[tuple[str, str]]:
     out += [("unclear", u.message) for u in unclear if u is not None and hasattr(u, "message")]
     out.append(("minutes", "\n".join(minutes_lines())))
     out += [("storage trouble", STORAGE_DOWN), ("storage back", STORAGE_BACK)]
+    out += [("already posted", already_posted(kind).text) for kind in ReplyKind]
+    ann = Person("@ann:example.org", "Ann")
+    out += [("rate limited", rate_limited(ann, private).text) for private in (True, False)]
     return [(source, text) for source, text in out if text.strip()]
 
 

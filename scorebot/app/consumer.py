@@ -17,11 +17,12 @@ import html as html_lib
 import logging
 from dataclasses import dataclass
 
-from scorebot.app.items import SYNC_POSITION, Checkpoint, Inbound, Item, Notice
+from scorebot.app.items import SYNC_POSITION, Checkpoint, Inbound, InRoom, Item, Notice, Private
 from scorebot.app.ports import Outgoing, OutKind, Sender, StorageError, Store, ToRoom
 from scorebot.app.replies import outgoing_for, outgoing_notice
 from scorebot.app.txn import storage_notice_id
 from scorebot.core import events as ev
+from scorebot.core.fairness import Admission, Fairness
 from scorebot.core.minutes import Record, records
 from scorebot.core.model import Meeting, Person, Settings, Signal, Source, Status, Tick
 from scorebot.core.render import (
@@ -31,7 +32,8 @@ from scorebot.core.render import (
     Audience,
     RenderContext,
     Reply,
-    minutes_document,
+    minutes_documents,
+    rate_limited,
     render_all,
 )
 from scorebot.core.step import step
@@ -63,6 +65,8 @@ class Consumer:
         self.settings = settings
         self._meetings: dict[str, Meeting] = {}
         """room -> its meeting as last committed (this consumer is the only writer)"""
+        self.fairness = Fairness()
+        """per-sender limits: one person's flood must not delay anyone else's answers"""
         self._failing = False
         """saving failed and has not worked since"""
         self._told: list[str] = []
@@ -75,9 +79,42 @@ class Consumer:
         while True:
             item = await inbox.get()
             try:
-                await self.handle_until_saved(item)
+                await self.take(item)
             finally:
                 inbox.task_done()
+
+    async def take(self, item: Item) -> None:
+        """Handle one item from a source, unless its sender is sending too fast (then it is
+        skipped, and that is said once). Admitted once: tries again after a storage failure
+        do not count against the sender."""
+        admitted = self._admitted(item)
+        if admitted is not None:
+            await self.handle_until_saved(admitted)
+
+    def _admitted(self, item: Item) -> Item | None:
+        """The item to handle: itself, the one notice that its sender is being skipped, or
+        nothing (skipped quietly, as it was said already)."""
+        match item:
+            case Inbound(signal=signal):
+                admission = self.fairness.admit(item.room, signal)
+                private = isinstance(item.destination, Private)
+                key, sender = signal.key, signal.sender
+            case Notice(sender=str(user), at=at):
+                admission = self.fairness.admit_message(item.room, user, at)
+                private = True  # it answered nothing public: say it to the sender alone
+                key, sender = item.key, Person(user, "")
+            case _:
+                return item
+        if admission is Admission.TAKE:
+            return item
+        log.info("skipped %s from %s: sent too fast", key, sender.id)
+        if admission is Admission.SKIP:
+            return None
+        told = rate_limited(sender, private)
+        destination = item.destination if isinstance(item, Inbound) else Private(sender.id)
+        if private and isinstance(destination, InRoom):
+            destination = Private(sender.id)
+        return Notice(f"{key}/skipped", item.room, told.text, destination)
 
     async def handle_until_saved(self, item: Item, first_retry: float = FIRST_RETRY) -> None:
         pause = first_retry
@@ -184,7 +221,10 @@ class Consumer:
                 if event.number == meeting.number:
                     stored = [*stored, *lines]
                 title = meeting.title if event.number == meeting.number else ""
-                replies.append(minutes_document(title, item.room, event.number, stored, context))
+                replies += minutes_documents(title, item.room, event.number, stored, context)
+        replies = self.fairness.answers(
+            replies, item.signal, room=item.room, reply_room=_reply_room(item)
+        )
         overview = None
         if self.settings.stack_overview and any(
             reply.kind in STACK_CHANGED_KINDS and reply.audience is Audience.ROOM
@@ -201,3 +241,12 @@ def stack_overview(meeting: Meeting, bot: Person, at: float) -> Reply | None:
     context = RenderContext.for_signal(signal, bot.name, lanes=meeting.settings.lanes)
     replies = [r for r in render_all(events, context) if r.audience is Audience.ROOM]
     return replies[0] if replies else None
+
+
+def _reply_room(item: Inbound) -> str:
+    """Where a signal's own answers go: the meeting room, or the sender's direct chat."""
+    match item.destination:
+        case InRoom():
+            return item.room
+        case Private(user=user, reply_room=reply_room):
+            return reply_room or user

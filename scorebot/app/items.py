@@ -61,6 +61,10 @@ class Notice:
     text: str
     destination: Destination = InRoom()
     mentions: tuple[str, ...] = ()
+    sender: str | None = None
+    """who sent what caused it, so one person's flood of them is limited like signals"""
+    at: float = 0.0
+    """when that was sent (seconds)"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from scorebot.app.items import Inbound, InRoom, Notice, Private
 from scorebot.app.ports import Outgoing, OutKind, Target, ToPerson, ToRoom
 from scorebot.app.txn import txn_id
 from scorebot.core.ids import is_matrix_person
-from scorebot.core.render import OVERVIEW_KINDS, STACK_CHANGED_KINDS, Audience, Reply
+from scorebot.core.render import OVERVIEW_KINDS, STACK_CHANGED_KINDS, Audience, Reply, ReplyKind
 
 PARAGRAPH = "\n\n"
 HTML_PARAGRAPH = "<br/><br/>"
@@ -19,8 +19,8 @@ def outgoing_for(item: Inbound, replies: Sequence[Reply], overview: Reply | None
     """One signal's replies: one message for the room, one for the sender, in the core's
     order, and the refreshed stack overview last."""
     sender = item.signal.sender.id
-    public = [reply for reply in replies if reply.audience is Audience.ROOM]
-    private = [reply for reply in replies if reply.audience is not Audience.ROOM]
+    public, public_parts = _parts_apart([r for r in replies if r.audience is Audience.ROOM])
+    private, private_parts = _parts_apart([r for r in replies if r.audience is not Audience.ROOM])
     room = ToRoom(item.room)
     own: Target | None
     match item.destination:
@@ -41,9 +41,14 @@ def outgoing_for(item: Inbound, replies: Sequence[Reply], overview: Reply | None
         mentions = tuple(dict.fromkeys(m for reply in public for m in reply.mentions))
         text, markup = _joined(public)
         messages.append((room, kind, text, markup, mentions, public_reply_to))
-    if private and own is not None:
-        text, markup = _joined(private)
-        messages.append((own, OutKind.MESSAGE, text, markup, (), private_reply_to))
+    for part in public_parts:
+        messages.append((room, OutKind.MESSAGE, part.text, part.html, (), public_reply_to))
+    if own is not None:
+        if private:
+            text, markup = _joined(private)
+            messages.append((own, OutKind.MESSAGE, text, markup, (), private_reply_to))
+        for part in private_parts:
+            messages.append((own, OutKind.MESSAGE, part.text, part.html, (), private_reply_to))
     if overview is not None:
         messages.append((room, OutKind.OVERVIEW, overview.text, overview.html, (), None))
     key = item.signal.key
@@ -79,6 +84,15 @@ def outgoing_notice(notice: Notice) -> Outgoing:
         notice.mentions,
         reply_to,
     )
+
+
+def _parts_apart(replies: list[Reply]) -> tuple[list[Reply], list[Reply]]:
+    """Minutes too long for one message come in parts: each part is a message of its own
+    (joined, they would not fit), after the rest of the answer."""
+    parts = [reply for reply in replies if reply.kind is ReplyKind.MINUTES_DOCUMENT]
+    if len(parts) < 2:
+        return replies, []
+    return [reply for reply in replies if reply.kind is not ReplyKind.MINUTES_DOCUMENT], parts
 
 
 def _joined(replies: Sequence[Reply]) -> tuple[str, str]:

@@ -281,13 +281,20 @@ def _symbols_only(text: str) -> bool:
     return bool(text) and len(text) <= 40 and not any(char.isalnum() for char in text)
 
 
-def _person_or_chat(tail: str, context: ParseContext) -> Person | Unclear | None:
-    """A named person for a named form; None when it reads as ordinary chat."""
+def _person_or_chat(
+    tail: str, context: ParseContext, *, command: bool = False
+) -> Person | Unclear | None:
+    """A named person for a named form; None when it reads as ordinary chat.
+
+    `command`: the rest of the message already makes it a request (as "to 2" does after
+    "move NAME"), so whoever sent it gets an answer even when the name is only symbols.
+    """
     named = is_user_id(tail) or looks_like_name(tail) or _is_member_name(tail, context.members)
-    if not named and not (context.facilitator and _symbols_only(tail)):
+    symbols = _symbols_only(tail) and (context.facilitator or command)
+    if not named and not symbols:
         return None
     found = resolve_person(tail, context.members, allow_guests=context.facilitator)
-    if isinstance(found, Unclear) and not context.facilitator:
+    if isinstance(found, Unclear) and not context.facilitator and not command:
         return None
     return found
 
@@ -417,10 +424,10 @@ def _move(text: str, first: str, context: ParseContext) -> Cue | Unclear | None:
         name_words = name_words[:-1]
     if place_words and place_words[0] in {"place", "position"}:
         place_words = place_words[1:]
-    who = _person_or_chat(" ".join(name_words), context)
+    place = _place(place_words[0].strip(_EDGE_PUNCTUATION)) if len(place_words) == 1 else None
+    who = _person_or_chat(" ".join(name_words), context, command=place is not None)
     if who is None or isinstance(who, Unclear):
         return who
-    place = _place(place_words[0].strip(_EDGE_PUNCTUATION)) if len(place_words) == 1 else None
     if place is not None:
         return Move(who, place)
     return Unclear(

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import enum
 import html
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import assert_never
 
 from scorebot.core import catalogue
@@ -30,7 +31,15 @@ from scorebot.core.markup import (
     strong,
     who,
 )
-from scorebot.core.minutes import LANE_NAMES, Record, clock, look_alikes, room_name, to_markdown
+from scorebot.core.minutes import (
+    LANE_NAMES,
+    Record,
+    clock,
+    look_alikes,
+    people,
+    room_name,
+    to_markdown,
+)
 from scorebot.core.minutes import line as minutes_line
 from scorebot.core.model import IN_ROOM, Lane, Person, Pin, Signal, Source, StackAction
 from scorebot.core.rules import POLICY, Where, lanes_a_closed_stack_takes
@@ -859,6 +868,94 @@ def minutes_document(
     )
 
 
+MINUTES_PART_LIMIT = 30_000
+"""characters of body and formatted body, as escaped JSON, in one minutes message: a
+Matrix event may have 65,536 bytes, and encryption makes the content a third larger"""
+
+
+def minutes_documents(
+    title: str,
+    room: str,
+    number: int,
+    lines: Sequence[Record],
+    ctx: RenderContext,
+    *,
+    limit: int = MINUTES_PART_LIMIT,
+) -> list[Reply]:
+    """The minutes as one message, or in parts cut between records when they are long."""
+
+    def render_part(part: Sequence[Record]) -> Reply:
+        return minutes_document(title, room, number, part, ctx)
+
+    whole = render_part(lines)
+    if len(lines) <= 1 or _size(whole) <= limit:
+        return [whole]
+    chunks = _minutes_chunks(list(lines), render_part, limit - _PART_LEAD)
+    total = len(chunks)
+    parts = []
+    for index, chunk in enumerate(chunks, start=1):
+        part = render_part(chunk)
+        lead = f"Minutes, part {index} of {total}."
+        parts.append(replace(part, text=f"{lead}\n\n{part.text}", html=f"<p>{lead}</p>{part.html}"))
+    return parts
+
+
+_PART_LEAD = 200
+"""characters kept free in each part for its "Minutes, part 1 of 3" lead"""
+
+
+def _size(reply: Reply) -> int:
+    # As the event carries them: JSON strings, every non-ASCII character escaped.
+    return len(json.dumps(reply.text)) + len(json.dumps(reply.html))
+
+
+def _record_size(record: Record, shared: frozenset[str]) -> int:
+    """About what one record adds to a minutes message: its Markdown line and list item."""
+    plain = minutes_line(record, shared=shared)
+    escaped = minutes_line(record, escape=True, shared=shared)
+    return len(json.dumps(f"- 00:00:00 **{escaped}**")) + len(
+        json.dumps(f"<li>00:00:00 {html.escape(plain)}</li>")
+    )
+
+
+def _person_size(person_id: str, name: str) -> int:
+    """What one person adds to the list of people at the end of a minutes message."""
+    return len(json.dumps(f"- {name}: {person_id}")) + 8
+
+
+def _minutes_chunks(
+    lines: list[Record], render_part: Callable[[Sequence[Record]], Reply], budget: int
+) -> list[list[Record]]:
+    """Records cut into runs whose message fits `budget`, in order, none dropped."""
+    shared = look_alikes(lines)
+    frame = _size(render_part([])) + 200  # the list of people's heading
+    chunks: list[list[Record]] = [[]]
+    named: set[str] = set()
+    used = frame
+    for record in lines:
+        new = {pid: name for pid, name in people([record]).items() if pid not in named}
+        cost = _record_size(record, shared) + sum(_person_size(*item) for item in new.items())
+        if chunks[-1] and used + cost > budget:
+            chunks.append([])
+            named.clear()
+            used = frame
+            new = people([record])
+            cost = _record_size(record, shared) + sum(_person_size(*i) for i in new.items())
+        chunks[-1].append(record)
+        named.update(new)
+        used += cost
+    # The estimate leaves out what records share (the list of people); halve what it missed.
+    fitted: list[list[Record]] = []
+    for chunk in chunks:
+        if len(chunk) > 1 and _size(render_part(chunk)) > budget:
+            middle = len(chunk) // 2
+            fitted += _minutes_chunks(chunk[:middle], render_part, budget)
+            fitted += _minutes_chunks(chunk[middle:], render_part, budget)
+        else:
+            fitted.append(chunk)
+    return fitted
+
+
 # ---------------------------------------------------------------- refusals
 
 
@@ -962,3 +1059,40 @@ __all__ = [
     "render",
     "render_all",
 ]
+
+
+# ---------------------------------------------------------------- fairness
+
+_POSTED = {
+    ReplyKind.STATUS: "the stack",
+    ReplyKind.HELP: "the help",
+    ReplyKind.MINUTES_DOCUMENT: "the minutes",
+}
+
+
+def already_posted(kind: ReplyKind) -> Reply:
+    """A pointer to a long answer posted a moment ago, instead of posting it again."""
+    what = _POSTED.get(kind, "that answer")
+    line = fmt(
+        "I posted {what} less than a minute ago, and nothing on the stack has changed since."
+        " Please look just above.",
+        what=what,
+    )
+    return _reply([line], Audience.ROOM, kind)
+
+
+def rate_limited(person: Person, private: bool) -> Reply:
+    """Said once when someone's messages come too fast and are skipped for a while."""
+    if private:
+        line = fmt(
+            "You are sending me messages faster than I can take them, so I am skipping them"
+            " for a short while. Wait a minute, then send what you need once."
+        )
+        return _reply([line], Audience.SENDER, ReplyKind.REFUSED)
+    line = fmt(
+        "{who} is sending messages faster than I can take them, so I am skipping theirs for a"
+        " short while. Everyone else goes on as usual. {who}, wait a minute, then send what"
+        " you need once.",
+        who=who(person),
+    )
+    return _reply([line], Audience.ROOM, ReplyKind.REFUSED)

@@ -9,6 +9,7 @@ read as structure. HTML escaping stays with the HTML writer (`html.escape`).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -36,6 +37,7 @@ def _keep(text: str, index: int) -> bool:
     return category not in {"Cc", "Cf", "Co", "Cs", "Cn"}
 
 
+@functools.lru_cache(maxsize=4096)
 def clean(text: str) -> str:
     """A name or title as one plain line: no control, format or invisible characters,
     whitespace collapsed to single spaces, at most MAX_NAME characters."""

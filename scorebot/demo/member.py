@@ -337,6 +337,13 @@ class Member:
             return await self._send_encrypted_reaction(room_id, content)
         return await self._send(room_id, "m.reaction", content)
 
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
+        """Send any content (encrypted if the room is), as a hostile client could."""
+        if event_type == "m.reaction" and self.is_encrypted(room_id):
+            # nio never encrypts reactions; in the clear, the server checks their shape.
+            return await self._send_encrypted_reaction(room_id, content)
+        return await self._send(room_id, event_type, content)
+
     async def redact(self, room_id: str, event_id: str, reason: str | None = None) -> str:
         """Redact an event and return the redaction's event id."""
         response = await self._client.room_redact(room_id, event_id, reason=reason)
@@ -567,19 +574,30 @@ class Member:
         return str(body["event_id"])
 
     async def _put_call_member(self, room_id: str, content: dict[str, Any]) -> str:
+        return await self.put_state(room_id, CALL_MEMBER, content, self.call_state_key())
+
+    async def put_state(
+        self, room_id: str, event_type: str, content: dict[str, Any], state_key: str
+    ) -> str:
+        """Set a state event under any key the server lets this member write."""
         await self._wait_in_room(room_id)
         response = await self._client.room_put_state(
-            room_id, CALL_MEMBER, content, state_key=self.call_state_key()
+            room_id, event_type, content, state_key=state_key
         )
-        return str(_check(response, nio.RoomPutStateResponse, "call membership").event_id)
+        return str(_check(response, nio.RoomPutStateResponse, f"state {event_type}").event_id)
 
     def _on_message(self, room: Any, event: Any) -> None:
-        content: dict[str, Any] = event.source.get("content", {})
-        relates_to: dict[str, Any] = content.get("m.relates_to") or {}
-        in_reply_to = (relates_to.get("m.in_reply_to") or {}).get("event_id")
-        replaces = relates_to.get("event_id") if relates_to.get("rel_type") == "m.replace" else None
-        new_content = content.get("m.new_content") or {}
-        mentions = (content.get("m.mentions") or {}).get("user_ids") or []
+        # Anyone can send any JSON: a field of the wrong type reads as absent, so a
+        # hostile message cannot end this member's sync loop.
+        content = _object(event.source.get("content"))
+        relates_to = _object(content.get("m.relates_to"))
+        in_reply_to = _text(_object(relates_to.get("m.in_reply_to")).get("event_id"))
+        edit = relates_to.get("rel_type") == "m.replace"
+        replaces = _text(relates_to.get("event_id")) if edit else None
+        new_content = _object(content.get("m.new_content"))
+        mentions = _object(content.get("m.mentions")).get("user_ids")
+        if not isinstance(mentions, list):
+            mentions = []
         self._record(
             Message(
                 room_id=room.room_id,
@@ -587,11 +605,11 @@ class Member:
                 sender=event.sender,
                 msgtype=str(content.get("msgtype", "")),
                 body=event.body,
-                formatted_body=event.formatted_body,
+                formatted_body=_text(event.formatted_body),
                 in_reply_to=in_reply_to,
                 mentions=tuple(str(user_id) for user_id in mentions),
                 replaces=replaces,
-                new_body=new_content.get("body") if replaces else None,
+                new_body=_text(new_content.get("body")) if replaces else None,
                 server_timestamp=event.server_timestamp,
                 decrypted=bool(event.decrypted),
                 reply_ids=tuple(str(txn) for txn in content.get(REPLY_IDS) or ()),
@@ -652,6 +670,14 @@ class Member:
     def _record(self, record: Record) -> None:
         self.records.append(record)
         self._notify()
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _check(response: Any, expected: type[_T], what: str) -> _T:

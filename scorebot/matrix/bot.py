@@ -233,7 +233,11 @@ class MatrixBot:
         for room_id, info in response.rooms.join.items():
             for event in [*info.state, *info.timeline.events]:
                 if isinstance(event, nio.UnknownEvent | nio.RoomCreateEvent):
-                    self.converter.note_state(event, room_id)
+                    # One odd event must not cost the whole sync batch, in every room.
+                    try:
+                        self.converter.note_state(event, room_id)
+                    except Exception:
+                        log.exception("could not read %s in %s", event.event_id, room_id)
 
     def _absorb(self, response: Any) -> None:
         """Learn from a response without acting on it (the first start's history)."""

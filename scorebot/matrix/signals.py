@@ -16,6 +16,7 @@ from typing import Any
 import nio  # type: ignore[import-untyped, unused-ignore]
 
 from scorebot.app.items import Inbound, InRoom, Item, Notice, Private
+from scorebot.core.ids import call_member_owner, is_user_id
 from scorebot.core.model import Cue, Help, Join, Leave, Ouch, Person, Priority, Signal, Source
 from scorebot.core.parse import (
     ParseContext,
@@ -120,9 +121,25 @@ def after_own_join(events: Sequence[Any], bot: str) -> list[Any]:
 
 
 def _relates_to(event: Any) -> Mapping[str, Any]:
-    content = event.source.get("content", {}) if isinstance(event.source, dict) else {}
-    relates = content.get("m.relates_to")
+    content = event.source.get("content") if isinstance(event.source, dict) else None
+    relates = content.get("m.relates_to") if isinstance(content, dict) else None
     return relates if isinstance(relates, dict) else {}
+
+
+def _reply_target(relates: Mapping[str, Any]) -> str | None:
+    """The event id a message replies to; any other JSON shape means it replies to nothing."""
+    in_reply_to = relates.get("m.in_reply_to")
+    event_id = in_reply_to.get("event_id") if isinstance(in_reply_to, dict) else None
+    return event_id if isinstance(event_id, str) and event_id else None
+
+
+def _call_membership_live(content: object) -> bool:
+    """A membership that is in the call; empty content (or, in the MSC3401 form, an empty
+    `memberships` list) is how a client leaves."""
+    if not isinstance(content, dict) or not content:
+        return False
+    memberships = content.get("memberships", True)
+    return not isinstance(memberships, list) or bool(memberships)
 
 
 def _seconds(event: Any) -> float:
@@ -155,9 +172,15 @@ class Converter:
             isinstance(event, nio.RoomCreateEvent)
             and str(event.room_version) not in _LEVEL_ONLY_VERSIONS
         ):
-            content = event.source.get("content") or {}
-            extra = content.get("additional_creators") or []
-            self.memory.creators[room_id] = frozenset([event.sender, *map(str, extra)])
+            content = event.source.get("content")
+            extra = content.get("additional_creators") if isinstance(content, dict) else None
+            # Only a list of user ids names creators; any other shape names nobody more.
+            named = (
+                [x for x in extra if isinstance(x, str) and is_user_id(x)]
+                if isinstance(extra, list)
+                else []
+            )
+            self.memory.creators[room_id] = frozenset([event.sender, *named])
 
     def convert(self, event: Any, view: RoomView, views: Mapping[str, RoomView]) -> list[Item]:
         """Items for one timeline event of `view`'s room; `views` are all joined rooms."""
@@ -199,12 +222,22 @@ class Converter:
             return []
         if isinstance(result, Unclear):
             destination = Private(event.sender) if result.private else InRoom(event.event_id)
-            return [Notice(event.event_id, view.room_id, result.message, destination)]
+            return [
+                Notice(
+                    event.event_id,
+                    view.room_id,
+                    result.message,
+                    destination,
+                    sender=event.sender,
+                    at=_seconds(event),
+                )
+            ]
         cue: Cue = result
         if isinstance(cue, Ouch) and cue.at is None:
-            replied = (relates.get("m.in_reply_to") or {}).get("event_id")
-            target = self.memory.senders.get(str(replied)) if replied else None
-            if target is not None and target != self.bot:
+            replied = _reply_target(relates)
+            target = self.memory.senders.get(replied) if replied else None
+            # A reply can name any event id, from any room: aim only at someone in this room.
+            if target is not None and target != self.bot and target in view.members:
                 cue = Ouch(at=view.person(target), anonymous=cue.anonymous)
         signal = Signal(
             key=event.event_id,
@@ -271,15 +304,21 @@ class Converter:
         ]
 
     def _note_membership(self, event: Any, room_id: str) -> str | None:
-        """Remember a live call membership; return its state key if it ended."""
-        state_key = str(event.source.get("state_key", ""))
-        content = event.source.get("content") or {}
-        own = state_key.lstrip("_").startswith(event.sender)
-        if content:
-            if own:
-                self.memory.note_call_member(
-                    event.event_id, CallMembership(room_id, event.sender, state_key)
-                )
+        """Remember a live call membership; return its state key if it ended.
+
+        Only the owner of a state key may change it: the server checks the underscore
+        forms for nobody, so anyone could otherwise end someone else's membership.
+        """
+        source = event.source if isinstance(event.source, dict) else {}
+        state_key = source.get("state_key")
+        if not isinstance(state_key, str) or call_member_owner(state_key) != event.sender:
+            log.debug("ignored a call membership %s not owned by its sender", event.event_id)
+            return None
+        content = source.get("content")
+        if _call_membership_live(content):
+            self.memory.note_call_member(
+                event.event_id, CallMembership(room_id, event.sender, state_key)
+            )
             return None
         return state_key
 
@@ -381,15 +420,24 @@ class Converter:
             return []
         self.memory.told_sessions[event.session_id] = True
         notice = Notice(
-            event.event_id, view.room_id, UNREADABLE, InRoom(event.event_id), (event.sender,)
+            event.event_id,
+            view.room_id,
+            UNREADABLE,
+            InRoom(event.event_id),
+            (event.sender,),
+            sender=event.sender,
+            at=_seconds(event),
         )
         return [notice]
 
 
 def _answer(event: Any, dm: RoomView, text: str, about: str = "") -> Notice:
-    """A plain answer in the direct chat, threaded to the request (`about`: for which room)."""
+    """A plain answer in the direct chat, threaded to the request (`about`: for which room),
+    with who sent the request and when (for fairness)."""
     key = f"{event.event_id}/{about}" if about else event.event_id
-    return Notice(key, dm.room_id, text, InRoom(event.event_id))
+    return Notice(
+        key, dm.room_id, text, InRoom(event.event_id), sender=event.sender, at=_seconds(event)
+    )
 
 
 def _target_rooms(request: PrivateRequest, shared: Sequence[RoomView]) -> list[RoomView] | str:
