@@ -416,10 +416,11 @@ class Sent:
 class Answer:
     sent: Sent
     reply: Message | None
-    """the bot's message that answers it: threaded to it, or else naming its sender and
-    threaded to another signal sent at about the same time (a coalesced burst)"""
+    """the bot's message that answers it: threaded to it ("threaded"); else the first
+    later one threaded to another signal that names its sender ("named", a coalesced
+    burst); else the first later one threaded to another signal ("burst": the sender cannot
+    tell it is theirs, and the bench cannot check it is in there); else None ("none")"""
     how: str
-    """one of "threaded", "named", "none"""
     latency: float
     """seconds from `sent.started` until the observer had the answer decrypted"""
     server: float
@@ -459,6 +460,16 @@ def match_answers(observer: TimedMember, bot: str, sent: Sequence[Sent]) -> list
                 None,
             )
             how = "named" if reply is not None else "none"
+            if reply is None:
+                reply = next(
+                    (
+                        m
+                        for m in by_room.get(s.room, [])
+                        if m.server_timestamp >= stamp and m.in_reply_to in ours
+                    ),
+                    None,
+                )
+                how = "burst" if reply is not None else "none"
         latency = server = nan
         if reply is not None:
             latency = observer.arrived.get(reply.event_id, nan) - s.started

@@ -76,6 +76,7 @@ class Results:
     all_answered: float = float("nan")
     threaded: int = 0
     named: int = 0
+    burst: int = 0
     lost: int = 0
     duplicates: int = 0
     bot_messages: int = 0
@@ -194,6 +195,7 @@ async def run(
         results.all_answered = max(latencies) if len(latencies) == len(answers) else float("nan")
     results.threaded = sum(a.how == "threaded" for a in answers)
     results.named = sum(a.how == "named" for a in answers)
+    results.burst = sum(a.how == "burst" for a in answers)
     results.lost = sum(a.how == "none" for a in answers)
     results.duplicates = sum(a.duplicates for a in answers)
     await asyncio.sleep(3.0)
@@ -246,7 +248,8 @@ def report(results: Results, say: Say = print) -> None:
                 "first answer",
                 "all answered",
                 "answered",
-                "in a burst",
+                "named in a burst",
+                "burst, unnamed",
                 "lost",
                 "posted twice",
                 "bot messages",
@@ -266,8 +269,9 @@ def report(results: Results, say: Say = print) -> None:
         )
     )
     say(
-        "answered = a reply threaded to the signal; in a burst = named in a reply threaded to "
-        "another signal of the backlog; lost = neither (must be 0)"
+        "answered = a reply threaded to the signal; named in a burst = named in a reply "
+        "threaded to another signal; burst, unnamed = only a later reply threaded to another "
+        "signal (the sender cannot find it); lost = none of these (must be 0)"
     )
     say("phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in results.phases.items()))
 
