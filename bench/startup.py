@@ -261,6 +261,7 @@ def report(results: Results, say: Say = print) -> None:
                     results.all_answered,
                     results.threaded,
                     results.named,
+                    results.burst,
                     results.lost,
                     results.duplicates,
                     results.bot_messages,
