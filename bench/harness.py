@@ -417,9 +417,10 @@ class Answer:
     sent: Sent
     reply: Message | None
     """the bot's message that answers it: threaded to it ("threaded"); else the first
-    later one threaded to another signal that names its sender ("named", a coalesced
-    burst); else the first later one threaded to another signal ("burst": the sender cannot
-    tell it is theirs, and the bench cannot check it is in there); else None ("none")"""
+    later one, threaded to another signal (a coalesced burst) or to nothing (scorebot does
+    not thread answers to reactions), that names its sender ("named"); else the first later
+    one threaded to another signal ("burst": the sender cannot tell it is theirs, and the
+    bench cannot check it is in there); else None ("none")"""
     how: str
     latency: float
     """seconds from `sent.started` until the observer had the answer decrypted"""
@@ -455,7 +456,9 @@ def match_answers(observer: TimedMember, bot: str, sent: Sequence[Sent]) -> list
                 (
                     m
                     for m in by_room.get(s.room, [])
-                    if m.server_timestamp >= stamp and m.in_reply_to in ours and name in m.body
+                    if m.server_timestamp >= stamp
+                    and (m.in_reply_to is None or m.in_reply_to in ours)
+                    and name in m.body
                 ),
                 None,
             )
