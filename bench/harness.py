@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import os
 import secrets
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -516,3 +519,56 @@ def wall_to_monotonic(wall: float) -> float:
 
 
 Say = Callable[[str], None]
+
+
+def lapper(phases: dict[str, float]) -> Say:
+    """`lap("what")` records the seconds since the previous lap under "what"."""
+    mark = time.monotonic()
+
+    def lap(what: str) -> None:
+        nonlocal mark
+        phases[what] = time.monotonic() - mark
+        mark = time.monotonic()
+
+    return lap
+
+
+def phases_line(phases: dict[str, float]) -> str:
+    return "phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in phases.items())
+
+
+def run_main(
+    name: str, keep: bool, work: Callable[[World], Awaitable[None]], report: Callable[[], bool]
+) -> int:
+    """Run `work` against a fresh Synapse in a temp folder, then print the report.
+
+    Returns the exit code: 1 if the bench could not finish or `report` says a must (nothing
+    lost or posted twice) failed. Targets not met are printed, not turned into a code.
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    # nio warns about every Olm session it sets up, members about every late decryption.
+    logging.getLogger("nio").setLevel(logging.ERROR)
+    logging.getLogger("scorebot.demo.member").setLevel(logging.ERROR)
+    workdir = Path(tempfile.mkdtemp(prefix=f"scorebot-bench-{name}-"))
+    print(machine_line())
+    started = time.monotonic()
+
+    async def go() -> None:
+        async with world(workdir) as w:
+            await work(w)
+
+    code = 0
+    try:
+        asyncio.run(go())
+    except BenchError as error:
+        print(f"bench.{name}: {error}", file=sys.stderr)
+        code = 1
+    finally:
+        if keep:
+            print(f"kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if not report():
+        code = 1
+    print(f"(took {time.monotonic() - started:.0f} s)")
+    return code

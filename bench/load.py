@@ -31,12 +31,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,20 +41,20 @@ from typing import Any
 
 from bench.harness import (
     Answer,
-    BenchError,
     BotProcess,
     Say,
     Sent,
     TimedMember,
     Usage,
     World,
-    machine_line,
+    lapper,
     match_answers,
     percentile,
+    phases_line,
     proc_sample,
+    run_main,
     table,
     until,
-    world,
 )
 from scorebot.demo.member import Reaction, Record
 
@@ -154,18 +151,6 @@ def machine_busy() -> tuple[float, float]:
     return total - idle, total
 
 
-async def bench(workdir: Path, settings: argparse.Namespace, results: Results) -> None:
-    mark = time.monotonic()
-
-    def lap(what: str) -> None:
-        nonlocal mark
-        results.phases[what] = time.monotonic() - mark
-        mark = time.monotonic()
-
-    async with world(workdir) as w:
-        await run(w, settings, results, lap)
-
-
 async def setup(
     w: World, rooms: int, pool: int, lap: Say
 ) -> tuple[BotProcess, Observer, list[Room]]:
@@ -240,7 +225,7 @@ async def run_step(step: Step, rooms: list[Room], fran: Observer, rng: random.Ra
 
     async def send(room: Room, member: TimedMember, kind: str, text: str, due: float) -> None:
         async with slots:
-            if time.monotonic() > due + 0.05:
+            if time.monotonic() > due + 0.1:
                 step.late_sends += 1
             started = time.monotonic()
             if kind == "hand":
@@ -265,7 +250,8 @@ async def run_step(step: Step, rooms: list[Room], fran: Observer, rng: random.Ra
     await asyncio.gather(*tasks)
 
 
-async def run(w: World, settings: argparse.Namespace, results: Results, lap: Say) -> None:
+async def run(w: World, settings: argparse.Namespace, results: Results) -> None:
+    lap = lapper(results.phases)
     bot, fran, rooms = await setup(w, settings.rooms, settings.pool, lap)
     results.rooms, results.accounts = settings.rooms, settings.pool + 2
     bot_id = w.ids["scorebot"]
@@ -323,7 +309,7 @@ async def run(w: World, settings: argparse.Namespace, results: Results, lap: Say
     lap("drain")
 
 
-def report(results: Results, say: Say = print) -> None:
+def report(results: Results, say: Say = print) -> bool:
     rows = []
     sustained = 0.0
     for step in results.steps:
@@ -403,7 +389,8 @@ def report(results: Results, say: Say = print) -> None:
         "process sent late (its own limit, not the bot's); CPU in cores over the step, "
         "machine = all processes on it (2 cores = saturated)"
     )
-    say("phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in results.phases.items()))
+    say(phases_line(results.phases))
+    return results.lost == 0 and results.duplicates == 0
 
 
 def main() -> int:
@@ -418,27 +405,10 @@ def main() -> int:
     if settings.quick:
         settings.rooms, settings.pool, settings.rates, settings.step = 10, 8, "2,5", 15.0
     settings.rates = [float(r) for r in str(settings.rates).split(",")]
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("nio").setLevel(logging.ERROR)
-    logging.getLogger("scorebot.demo.member").setLevel(logging.ERROR)
-    workdir = Path(tempfile.mkdtemp(prefix="scorebot-bench-load-"))
-    print(machine_line())
     results = Results()
-    started = time.monotonic()
-    code = 0
-    try:
-        asyncio.run(bench(workdir, settings, results))
-    except BenchError as error:
-        print(f"bench.load: {error}", file=sys.stderr)
-        code = 1
-    finally:
-        if settings.keep:
-            print(f"kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    report(results)
-    print(f"(took {time.monotonic() - started:.0f} s)")
-    return code if results.lost == 0 and results.duplicates == 0 else 1
+    return run_main(
+        "load", settings.keep, lambda w: run(w, settings, results), lambda: report(results)
+    )
 
 
 if __name__ == "__main__":

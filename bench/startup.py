@@ -24,27 +24,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
-import shutil
 import statistics
 import sys
-import tempfile
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bench.harness import (
-    BenchError,
     BotProcess,
     Say,
     Sent,
     TimedMember,
     World,
-    machine_line,
+    lapper,
     match_answers,
+    phases_line,
+    run_main,
     table,
     until,
-    world,
 )
 from scorebot.demo.member import Message
 
@@ -92,23 +89,10 @@ async def answer_to(
     )
 
 
-async def bench(
-    workdir: Path, *, cold: int, warm: int, backlog: int, rooms: int, results: Results
-) -> None:
-    mark = time.monotonic()
-
-    def lap(what: str) -> None:
-        nonlocal mark
-        results.phases[what] = time.monotonic() - mark
-        mark = time.monotonic()
-
-    async with world(workdir) as w:
-        await run(w, cold=cold, warm=warm, backlog=backlog, rooms=rooms, results=results, lap=lap)
-
-
 async def run(
-    w: World, *, cold: int, warm: int, backlog: int, rooms: int, results: Results, lap: Say
+    w: World, *, cold: int, warm: int, backlog: int, rooms: int, results: Results
 ) -> None:
+    lap = lapper(results.phases)
     bots = [f"bot{n}" for n in range(cold)]
     members = [f"m{n}" for n in range(MEMBERS)]
     await w.register([*bots, "fran", *members])
@@ -212,7 +196,7 @@ async def run(
     lap("catch-up")
 
 
-def report(results: Results, say: Say = print) -> None:
+def report(results: Results, say: Say = print) -> bool:
     def row(label: str, starts: list[Start]) -> list[object]:
         ready = [s.ready for s in starts]
         answered = [s.answered for s in starts]
@@ -274,7 +258,8 @@ def report(results: Results, say: Say = print) -> None:
         "threaded to another signal; burst, unnamed = only a later reply threaded to another "
         "signal (the sender cannot find it); lost = none of these (must be 0)"
     )
-    say("phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in results.phases.items()))
+    say(phases_line(results.phases))
+    return results.lost == 0 and results.duplicates == 0
 
 
 def main() -> int:
@@ -290,35 +275,19 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.cold, args.warm, args.backlog, args.rooms = 1, 2, 50, 2
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("nio").setLevel(logging.ERROR)
-    workdir = Path(tempfile.mkdtemp(prefix="scorebot-bench-startup-"))
-    print(machine_line())
     results = Results()
-    started = time.monotonic()
-    code = 0
-    try:
-        asyncio.run(
-            bench(
-                workdir,
-                cold=max(args.cold, 1),
-                warm=args.warm,
-                backlog=args.backlog,
-                rooms=args.rooms,
-                results=results,
-            )
+
+    def work(w: World) -> Awaitable[None]:
+        return run(
+            w,
+            cold=max(args.cold, 1),
+            warm=args.warm,
+            backlog=args.backlog,
+            rooms=args.rooms,
+            results=results,
         )
-    except BenchError as error:
-        print(f"bench.startup: {error}", file=sys.stderr)
-        code = 1
-    finally:
-        if args.keep:
-            print(f"kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    report(results)
-    print(f"(took {time.monotonic() - started:.0f} s)")
-    return code if results.lost == 0 and results.duplicates == 0 else 1
+
+    return run_main("startup", args.keep, work, lambda: report(results))
 
 
 if __name__ == "__main__":
