@@ -529,6 +529,7 @@ def lapper(phases: dict[str, float]) -> Say:
         nonlocal mark
         phases[what] = time.monotonic() - mark
         mark = time.monotonic()
+        print(f"[{what}: {phases[what]:.1f} s]", file=sys.stderr, flush=True)  # progress
 
     return lap
 
