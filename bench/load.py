@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import random
 import sys
@@ -56,7 +55,7 @@ from bench.harness import (
     table,
     until,
 )
-from scorebot.demo.member import Reaction, Record
+from scorebot.demo.member import MemberError, Message, Reaction, Record
 
 HAND = "\u270b"
 """✋, what the bot puts on its stack message and members click"""
@@ -78,8 +77,11 @@ IN_FLIGHT = 48
 """sends in flight at once; more waiting means this process could not keep the rate"""
 
 JOIN_WAIT = 120.0
-DRAIN_WAIT = 30.0
-"""seconds after the last step for anything still owed"""
+DRAIN_WAIT = 900.0
+"""seconds at most after the last step for the answers still owed"""
+
+QUIET = 20.0
+"""seconds without any message from the bot after which what is unanswered counts as lost"""
 
 
 class Observer(TimedMember):
@@ -102,6 +104,8 @@ class Room:
     room_id: str
     members: list[TimedMember]
     on_stack: set[str] = field(default_factory=set)
+    hands: set[tuple[str, str]] = field(default_factory=set)
+    """(stack message, user id) already reacted with ✋"""
 
 
 @dataclass(slots=True)
@@ -111,6 +115,8 @@ class Step:
     sent: list[tuple[Sent, str]] = field(default_factory=list)
     """each signal with its kind"""
     late_sends: int = 0
+    failed: list[str] = field(default_factory=list)
+    """sends the homeserver refused (not signals: they never reached the bot)"""
     """signals that waited for a free send slot (this process fell behind, not the bot)"""
     cpu: dict[str, float] = field(default_factory=dict)
     answers: list[Answer] = field(default_factory=list)
@@ -168,7 +174,7 @@ async def setup(
     lap(f"{pool + 2} accounts, bot started, {pool + 1} clients logged in")
 
     made: list[Room] = []
-    limit = asyncio.Semaphore(4)
+    limit = asyncio.Semaphore(8)
 
     async def make(index: int) -> None:
         members = [people[(4 * index + k) % pool] for k in range(4)]
@@ -214,25 +220,32 @@ def choose(rng: random.Random, room: Room, fran: Observer) -> tuple[TimedMember,
         room.on_stack.discard(member.user_id)
         return member, "unstack", "unstack"
     room.on_stack.add(member.user_id)
-    if rng.random() < 1 / 3 and room.room_id in fran.stack_message:
+    target = fran.stack_message.get(room.room_id)
+    # One ✋ per person per message: the server refuses the same reaction twice.
+    if rng.random() < 1 / 3 and target is not None and (target, member.user_id) not in room.hands:
+        room.hands.add((target, member.user_id))
         return member, "hand", HAND
     return member, "stack", "stack"
 
 
 async def run_step(step: Step, rooms: list[Room], fran: Observer, rng: random.Random) -> None:
     slots = asyncio.Semaphore(IN_FLIGHT)
-    tasks: set[asyncio.Task[None]] = set()
+    tasks: list[asyncio.Task[None]] = []
 
     async def send(room: Room, member: TimedMember, kind: str, text: str, due: float) -> None:
         async with slots:
             if time.monotonic() > due + 0.1:
                 step.late_sends += 1
             started = time.monotonic()
-            if kind == "hand":
-                target = fran.stack_message[room.room_id]
-                event_id = await member.send_reaction(room.room_id, target, HAND)
-            else:
-                event_id = await member.send_text(room.room_id, text)
+            try:
+                if kind == "hand":
+                    target = fran.stack_message[room.room_id]
+                    event_id = await member.send_reaction(room.room_id, target, HAND)
+                else:
+                    event_id = await member.send_text(room.room_id, text)
+            except MemberError as error:
+                step.failed.append(str(error))
+                return
             step.sent.append((Sent(room.room_id, event_id, member.user_id, started), kind))
 
     start = time.monotonic()
@@ -244,10 +257,29 @@ async def run_step(step: Step, rooms: list[Room], fran: Observer, rng: random.Ra
             await asyncio.sleep(delay)
         room = rng.choice(rooms)
         member, kind, text = choose(rng, room, fran)
-        task = asyncio.create_task(send(room, member, kind, text, due))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        tasks.append(asyncio.create_task(send(room, member, kind, text, due)))
     await asyncio.gather(*tasks)
+
+
+async def drain(fran: Observer, bot_id: str, everything: list[Sent]) -> None:
+    """Wait until every signal has an answer, or the bot has sent nothing for `QUIET`
+    seconds (what is unanswered then is lost), at most `DRAIN_WAIT`; then `QUIET` more
+    for anything posted twice."""
+
+    def bot_messages() -> int:
+        return sum(1 for r in fran.records if isinstance(r, Message) and r.sender == bot_id)
+
+    loop_until = time.monotonic() + DRAIN_WAIT
+    seen, quiet_since = bot_messages(), time.monotonic()
+    while time.monotonic() < loop_until:
+        if all(a.reply is not None for a in match_answers(fran, bot_id, everything)):
+            break
+        if bot_messages() != seen:
+            seen, quiet_since = bot_messages(), time.monotonic()
+        elif time.monotonic() - quiet_since > QUIET:
+            break
+        await asyncio.sleep(1.0)
+    await asyncio.sleep(QUIET)
 
 
 async def run(w: World, settings: argparse.Namespace, results: Results) -> None:
@@ -280,12 +312,7 @@ async def run(w: World, settings: argparse.Namespace, results: Results) -> None:
         if step.behind():
             break
 
-    def all_answered() -> bool:
-        return all(a.reply is not None for a in match_answers(fran, bot_id, everything))
-
-    with contextlib.suppress(TimeoutError):  # what is still unanswered counts as lost
-        await until(all_answered, DRAIN_WAIT, "the last answers", 1.0)
-    await asyncio.sleep(3.0)  # anything posted twice would come now
+    await drain(fran, bot_id, everything)
     sample = proc_sample(bot.pid)
     if sample is not None:
         results.peak_rss, results.rss_end = sample.peak_rss, sample.rss
@@ -331,6 +358,7 @@ def report(results: Results, say: Say = print) -> bool:
                 percentile(servers, 0.95) * 1e3,
                 step.unanswered_after_pause,
                 step.late_sends,
+                len(step.failed),
                 f"{step.cpu.get('bot', float('nan')):.2f}",
                 f"{step.cpu.get('synapse', float('nan')):.2f}",
                 f"{step.cpu.get('bench', float('nan')):.2f}",
@@ -364,6 +392,7 @@ def report(results: Results, say: Say = print) -> bool:
         "server p95",
         "unanswered",
         "late sends",
+        "refused",
         "CPU bot",
         "synapse",
         "bench",
@@ -386,7 +415,8 @@ def report(results: Results, say: Say = print) -> bool:
     )
     say(
         "unanswered = still without an answer after the pause; late sends = signals this "
-        "process sent late (its own limit, not the bot's); CPU in cores over the step, "
+        "process sent over 0.1 s late (its own limit, not the bot's); refused = sends the "
+        "homeserver refused (never signals); CPU in cores over the step, "
         "machine = all processes on it (2 cores = saturated)"
     )
     say(phases_line(results.phases))
@@ -397,7 +427,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rooms", type=int, default=100)
     parser.add_argument("--pool", type=int, default=24, help="member accounts shared by rooms")
-    parser.add_argument("--rates", default="5,10,20,30,40", help="signals/s of each step")
+    parser.add_argument("--rates", default="2,5,10,20,30,40", help="signals/s of each step")
     parser.add_argument("--step", type=float, default=60.0, help="seconds per step")
     parser.add_argument("--quick", action="store_true", help="10 rooms, 2 steps of 15 s")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder and logs")
