@@ -81,7 +81,7 @@ async def round_trip(member: Member, room: str, text: str, bot: BotProcess, bot_
 async def run(w: World, rounds: int, results: Results) -> None:
     lap = lapper(results.phases)
     await w.register(["scorebot", "floor", "fran", "ann"])
-    lap("synapse started, users registered")
+    lap("users registered")
     scorebot = await w.start_scorebot("scorebot")
     floor = await w.start_echo("floor")
     fran, ann = await w.login(["fran", "ann"])

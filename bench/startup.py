@@ -97,7 +97,7 @@ async def run(
     members = [f"m{n}" for n in range(MEMBERS)]
     await w.register([*bots, "fran", *members])
     fran, *people = await w.login(["fran", *members])
-    lap("synapse, accounts, members")
+    lap("accounts, members logged in")
 
     # Cold: each start is a new account whose invite is waiting.
     room = ""
