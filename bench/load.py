@@ -1,6 +1,6 @@
 """Many encrypted meetings at once: scorebot under a rising sustained rate of signals.
 
-Run: .venv/bin/python -m bench.load [--rooms 100] [--pool 24] [--rates 5,10,20,30,40]
+Run: .venv/bin/python -m bench.load [--rooms 100] [--pool 24] [--rates 2,5,10,20,30,40]
      [--step 60] [--quick] [--keep]
 
 One throwaway Synapse on 127.0.0.1 (its rate limits set to 1000/s for everyone, see
@@ -18,8 +18,8 @@ when on it, "next" by the facilitator, "ouch" and "oops". After each step there 
 10 s pause in which the step's answers may still arrive; the steps stop after the one in
 which the bot fell behind (p95 over 2 s, or more than 1 % unanswered after the pause).
 
-A signal's answer is the bot's message threaded to it, or else one threaded to another
-signal of the run that names its sender (a coalesced burst). Latency = from just before
+A signal's answer is found in the facilitator's timeline as `bench.harness.match_answers`
+says (threaded to it, or naming its sender in a coalesced burst, ...). Latency = from just before
 the member sends until the facilitator's client has the answer decrypted; `server` =
 between the server timestamps of the signal and of the answer. CPU is a share of one core
 over the step (1.00 = a whole core) for the bot, Synapse, this bench process (all the
@@ -87,10 +87,10 @@ QUIET = 20.0
 class Observer(TimedMember):
     """The facilitator's client: also notes each room's stack message (the bot's ✋)."""
 
-    bot = ""
-
     def __init__(self, client: Any) -> None:
         super().__init__(client)
+        self.bot = ""
+        """the bot's user id, set once logged in"""
         self.stack_message: dict[str, str] = {}
 
     def _record(self, record: Record) -> None:
@@ -115,20 +115,19 @@ class Step:
     sent: list[tuple[Sent, str]] = field(default_factory=list)
     """each signal with its kind"""
     late_sends: int = 0
+    """signals sent over 0.1 s after their time (this process fell behind, not the bot)"""
     failed: list[str] = field(default_factory=list)
     """sends the homeserver refused (not signals: they never reached the bot)"""
-    """signals that waited for a free send slot (this process fell behind, not the bot)"""
     cpu: dict[str, float] = field(default_factory=dict)
     answers: list[Answer] = field(default_factory=list)
     unanswered_after_pause: int = 0
 
     def behind(self) -> bool:
-        latencies = [a.latency for a in self.answers if a.reply is not None]
         if not self.sent:
             return False
-        return percentile(
-            latencies, 0.95
-        ) > BEHIND_P95 or self.unanswered_after_pause > BEHIND_UNANSWERED * len(self.sent)
+        p95 = percentile([a.latency for a in self.answers if a.reply is not None], 0.95)
+        unanswered = self.unanswered_after_pause / len(self.sent)
+        return p95 > BEHIND_P95 or unanswered > BEHIND_UNANSWERED
 
 
 @dataclass(slots=True)
@@ -164,12 +163,12 @@ async def setup(
     await w.register(["scorebot", "fran", *names])
     bot = await w.start_scorebot("scorebot")
     bot_id = w.ids["scorebot"]
-    Observer.bot = bot_id
     fran = await Observer.login(
         w.homeserver.base_url, w.ids["fran"], w.passwords["fran"], w.workdir / "members" / "fran"
     )
     w.stack.push_async_callback(fran.close)
     assert isinstance(fran, Observer)
+    fran.bot = bot_id
     people = await w.login(names)
     lap(f"{pool + 2} accounts, bot started, {pool + 1} clients logged in")
 
@@ -207,7 +206,8 @@ async def setup(
 
 
 def choose(rng: random.Random, room: Room, fran: Observer) -> tuple[TimedMember, str, str]:
-    """(who, kind, text): kind is stack / hand / unstack / next / ouch / oops."""
+    """(who, kind, text): kind is stack / hand / unstack / next / ouch / oops; for a hand,
+    text is the message to react to."""
     roll = rng.random()
     if roll < 0.15:
         return fran, "next", "next"
@@ -224,11 +224,12 @@ def choose(rng: random.Random, room: Room, fran: Observer) -> tuple[TimedMember,
     # One ✋ per person per message: the server refuses the same reaction twice.
     if rng.random() < 1 / 3 and target is not None and (target, member.user_id) not in room.hands:
         room.hands.add((target, member.user_id))
-        return member, "hand", HAND
+        return member, "hand", target
     return member, "stack", "stack"
 
 
 async def run_step(step: Step, rooms: list[Room], fran: Observer, rng: random.Random) -> None:
+    """Send `step.rate` signals a second for `step.seconds`, each on its own task."""
     slots = asyncio.Semaphore(IN_FLIGHT)
     tasks: list[asyncio.Task[None]] = []
 
@@ -239,8 +240,7 @@ async def run_step(step: Step, rooms: list[Room], fran: Observer, rng: random.Ra
             started = time.monotonic()
             try:
                 if kind == "hand":
-                    target = fran.stack_message[room.room_id]
-                    event_id = await member.send_reaction(room.room_id, target, HAND)
+                    event_id = await member.send_reaction(room.room_id, text, HAND)
                 else:
                     event_id = await member.send_text(room.room_id, text)
             except MemberError as error:
