@@ -172,6 +172,7 @@ async def run(
     # What is still unanswered after the wait is counted as lost below.
     with contextlib.suppress(TimeoutError):
         await bot.unless_dead(until(all_answered, CATCH_UP_WAIT, "answers", 0.5), "answers")
+    await asyncio.sleep(3.0)  # anything posted twice would come now
     answers = match_answers(fran, bot_id, sent)
     latencies = [a.latency for a in answers if a.reply is not None]
     if latencies:
@@ -182,7 +183,6 @@ async def run(
     results.burst = sum(a.how == "burst" for a in answers)
     results.lost = sum(a.how == "none" for a in answers)
     results.duplicates = sum(a.duplicates for a in answers)
-    await asyncio.sleep(3.0)
     after = bot.started
     results.bot_messages = sum(
         1
