@@ -20,16 +20,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from bench.harness import (
-    BotProcess,
-    Say,
-    World,
-    lapper,
-    percentile,
-    phases_line,
-    run_main,
-    table,
-)
+from bench.harness import Say, World, lapper, percentile, phases_line, run_main, table
+from bench.procs import BotProcess
 from scorebot.demo.member import Member, Message
 
 READY_WAIT = 90.0

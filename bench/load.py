@@ -38,23 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.harness import (
-    Answer,
-    BotProcess,
-    Say,
-    Sent,
-    TimedMember,
-    Usage,
-    World,
-    lapper,
-    match_answers,
-    percentile,
-    phases_line,
-    proc_sample,
-    run_main,
-    table,
-    until,
-)
+from bench.answers import Answer, Sent, TimedMember, match_answers
+from bench.harness import Say, World, lapper, percentile, phases_line, run_main, table, until
+from bench.procs import BotProcess, Usage, proc_sample
 from scorebot.demo.member import MemberError, Message, Reaction, Record
 
 HAND = "\u270b"

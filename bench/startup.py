@@ -30,19 +30,9 @@ import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
-from bench.harness import (
-    BotProcess,
-    Say,
-    Sent,
-    TimedMember,
-    World,
-    lapper,
-    match_answers,
-    phases_line,
-    run_main,
-    table,
-    until,
-)
+from bench.answers import Sent, TimedMember, match_answers
+from bench.harness import Say, World, lapper, phases_line, run_main, table, until
+from bench.procs import BotProcess
 from scorebot.demo.member import Message
 
 READY_LINE = "scorebot is running"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.harness import Answer, Sent, TimedMember, match_answers
+from bench.answers import Answer, Sent, TimedMember, match_answers
 from scorebot.demo.member import Message, Reaction
 
 BOT = "@scorebot:localhost"
