@@ -131,6 +131,8 @@ class Results:
     total: int = 0
     kinds: dict[str, int] = field(default_factory=dict)
     lost_kinds: dict[str, int] = field(default_factory=dict)
+    rate_limited: int = 0
+    """times the bot's log says Synapse rate-limited a send (must stay 0: limits are off)"""
     phases: dict[str, float] = field(default_factory=dict)
 
 
@@ -309,6 +311,7 @@ async def run(w: World, settings: argparse.Namespace, results: Results) -> None:
         for _, kind in step.sent:
             results.kinds[kind] = results.kinds.get(kind, 0) + 1
     results.total = len(answers)
+    results.rate_limited = bot.log.read_text(errors="replace").count("rate limited")
     results.lost = sum(a.reply is None for a in answers)
     kinds = {s.event_id: kind for step in results.steps for s, kind in step.sent}
     for answer in answers:
@@ -397,7 +400,8 @@ def report(results: Results, say: Say = print) -> bool:
     )
     say(
         f"bot memory: peak RSS {results.peak_rss / 2**20:.0f} MB, at the end "
-        f"{results.rss_end / 2**20:.0f} MB"
+        f"{results.rss_end / 2**20:.0f} MB; rate-limited sends in the bot's log: "
+        f"{results.rate_limited}"
     )
     say(
         "unanswered = still without an answer after the pause; late sends = signals this "
