@@ -52,7 +52,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
                     first.ljust(widths[0]),
                     *(c.rjust(w) for c, w in zip(rest, widths[1:], strict=True)),
                 ]
-            )
+            ).rstrip()
         )
     return "\n".join(lines)
 
