@@ -202,8 +202,8 @@ def run_main(
     code = 0
     try:
         asyncio.run(go())
-    except BenchError as error:
-        print(f"bench.{name}: {error}", file=sys.stderr)
+    except (BenchError, TimeoutError) as error:
+        print(f"bench.{name}: {error or 'a wait ran out'}; partial results below", file=sys.stderr)
         code = 1
     finally:
         if keep:
