@@ -7,7 +7,7 @@ Cases: the first start (create the identity), a plain restart (one key query), a
 device with the keys kept (sign it), and a lost data folder with the recovery key
 (recover from secret storage, then sign). `ratio` = ensure_identity / open_session.
 
-    .venv/bin/python bench/bench_identity.py [--repeats 5]
+    .venv/bin/python -m bench.identity [--repeats 5]
 """
 
 from __future__ import annotations
@@ -17,20 +17,16 @@ import asyncio
 import logging
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from scorebot.config import Config, load_config  # noqa: E402
-from scorebot.demo.homeserver import Homeserver  # noqa: E402
-from scorebot.matrix.identity import ensure_identity  # noqa: E402
-from scorebot.matrix.session import open_session  # noqa: E402
+from scorebot.config import Config, load_config
+from scorebot.demo.homeserver import Homeserver
+from scorebot.matrix.identity import ensure_identity
+from scorebot.matrix.session import open_session
 
 PASSWORD = "bench bot password"
 
@@ -97,4 +93,6 @@ async def main(repeats: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    asyncio.run(main(parser.parse_args().repeats))
+    parser.add_argument("--quick", action="store_true", help="one repeat")
+    arguments = parser.parse_args()
+    asyncio.run(main(1 if arguments.quick else arguments.repeats))

@@ -1,6 +1,6 @@
 """What a signal costs through `apply_signal` on the memory store and on the real SQLite store.
 
-Run: .venv/bin/python bench/bench_store.py [--quick] [--dir DIR] [--profile]
+Run: .venv/bin/python -m bench.store [--quick] [--dir DIR] [--profile]
 
 Every table compares stores within one run: on a shared machine read the ratio columns
 (SQLite over memory), not the absolute numbers. Each timed case runs on a fresh store
@@ -380,6 +380,15 @@ def rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
+def written_bytes() -> int:
+    """Bytes this process has handed to write()/pwrite() so far, all threads (aiosqlite's
+    too): SQLite's WAL appends and checkpoints into the database file. Linux only."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise RuntimeError("no wchar in /proc/self/io")
+
+
 async def measure_footprint(kind: str, people: int, count: int, folder: Path) -> dict[str, int]:
     """In a fresh process: RSS growth, Python heap kept, and bytes on disk."""
     signals = meeting_signals(people, count)
@@ -390,9 +399,17 @@ async def measure_footprint(kind: str, people: int, count: int, folder: Path) ->
     gc.collect()
     rss_before = rss_bytes()
     async with opened(kind, folder) as (store, path):
-        await time_signals(store, signals)
+        written = [written_bytes()]
+        for signal in signals:
+            await apply_signal(store, signal, ROOM)
+            written.append(written_bytes())
         gc.collect()
         result["rss"] = rss_bytes() - rss_before
+        if path is not None:
+            tenth = max(1, count // 10)
+            result["written"] = written[-1] - written[0]
+            result["written_first"] = (written[tenth] - written[0]) // tenth
+            result["written_last"] = (written[-1] - written[-1 - tenth]) // tenth
         if path is not None:
             result["disk_open"] = disk_bytes(path)
             await store.close()  # the last connection checkpoints and removes the WAL
@@ -413,7 +430,8 @@ def footprints(folder: Path) -> list[tuple[str, int, int, dict[str, int]]]:
             output = subprocess.run(
                 [
                     sys.executable,
-                    __file__,
+                    "-m",
+                    "bench.store",
                     "--child-footprint",
                     kind,
                     str(people),
@@ -422,6 +440,7 @@ def footprints(folder: Path) -> list[tuple[str, int, int, dict[str, int]]]:
                     str(folder),
                 ],
                 check=True,
+                cwd=Path(__file__).resolve().parent.parent,
                 capture_output=True,
                 text=True,
                 timeout=300,
@@ -465,6 +484,24 @@ def print_tables(
     for kind, count, micros in replays:
         say(f"{kind:<14} {count:>11} {micros:>14.1f} {micros / memory_replay[count]:>7.1f}")
     say(f"SQLite's plan for the replay check: {plan}\n")
+
+    say("bytes written per signal (write() calls of the process: WAL appends, checkpoints)")
+    say(
+        f"{'store':<14} {'signals':>7} {'written KiB':>12} {'B/signal':>9} {'first 10%':>10} "
+        f"{'last 10%':>9} {'last/first':>10}"
+    )
+    for kind, _, count, found in sizes:
+        if "written" in found:
+            first, last = found["written_first"], found["written_last"]
+            say(
+                f"{kind:<14} {count:>7} {found['written'] / 1024:>12.0f} "
+                f"{found['written'] / count:>9.0f} {first:>10} {last:>9} "
+                f"{last / max(first, 1):>10.1f}"
+            )
+    say(
+        "first/last 10%: bytes written per signal over the meeting's first and last tenth;\n"
+        "flat (last/first about 1) means a signal costs the same late in a long meeting\n"
+    )
 
     say("footprint after N signals (each case in a fresh process)")
     say(

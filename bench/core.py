@@ -1,12 +1,13 @@
 """How fast the pure core applies signals, as the stack and the meeting grow.
 
-Run: .venv/bin/python bench/bench_core.py
+Run: .venv/bin/python -m bench.core
 Prints one row per (stack size, turns so far): microseconds per join+leave pair, and the
 ratio to the smallest case (compare ratios, not absolute numbers, on a shared machine).
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 import tracemalloc
 
@@ -47,11 +48,14 @@ def per_pair(meeting: Meeting, rounds: int) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one repeat per size")
+    repeats = 1 if parser.parse_args().quick else 3
     rows = []
     for stack, turns in [(5, 10), (20, 10), (20, 200), (100, 200), (500, 1000)]:
         meeting = meeting_with(stack, turns)
         per_pair(meeting, 20)  # warm up
-        rows.append((stack, turns, min(per_pair(meeting, 200) for _ in range(3))))
+        rows.append((stack, turns, min(per_pair(meeting, 200) for _ in range(repeats))))
     tracemalloc.start()
     big = meeting_with(100, 1000)
     current, peak = tracemalloc.get_traced_memory()

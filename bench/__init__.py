@@ -1,0 +1,1 @@
+"""Benchmarks that print tables: run each with `python -m bench.<name>` from the repo root."""
