@@ -11,7 +11,9 @@ OTHER = "!other:example.org"
 DM = "!dm:example.org"
 MAL = Person("@mallory:example.org", "Mallory")
 ANN = Person("@ann:example.org", "Ann")
-SETTINGS = FairnessSettings(burst=3, refill=2.0, repeat_window=30.0, long_window=60.0)
+SETTINGS = FairnessSettings(
+    burst=3, facilitator_burst=6, refill=2.0, repeat_window=30.0, long_window=60.0
+)
 
 
 def signal(who: Person, at: float, cue: Cue | None = None, source: Source = Source.CHAT) -> Signal:

@@ -42,13 +42,15 @@ LONG = frozenset({ReplyKind.STATUS, ReplyKind.HELP, ReplyKind.MINUTES_DOCUMENT})
 
 @dataclass(frozen=True, slots=True)
 class FairnessSettings:
-    burst: int = 8
+    burst: int = 20
     """signals a member may send in a quick run: each answer is a message the homeserver
     may rate-limit, and others' answers wait behind it"""
-    facilitator_burst: int = 16
+    facilitator_burst: int = 40
     """signals a facilitator may send in a quick run (calling and placing people)"""
-    refill: float = 2.0
-    """seconds to earn back one signal"""
+    refill: float = 0.1
+    """seconds to earn back one signal: ten a second is faster than anyone types or
+    clicks (or a script checking the bot's speed one message at a time), slower than a
+    flood"""
     repeat_window: float = 30.0
     """seconds in which the same request from the same person is answered once"""
     long_window: float = 60.0
