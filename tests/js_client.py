@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 JS_DIR = Path(__file__).resolve().parent / "js"
 MEMBER_SCRIPT = JS_DIR / "member.mjs"
 
@@ -56,6 +58,18 @@ class JsMemberError(RuntimeError):
 
 def node_executable() -> str | None:
     return shutil.which("node")
+
+
+JS_TEST_MARKS = [
+    pytest.mark.node,
+    pytest.mark.synapse,
+    pytest.mark.skipif(
+        node_executable() is None,
+        reason="node (Node.js) is not installed; the matrix-js-sdk member in tests/js needs it",
+    ),
+    pytest.mark.asyncio(loop_scope="session"),
+]
+"""what every test with a matrix-js-sdk member is marked with"""
 
 
 def _pinned_dependencies() -> dict[str, str]:

@@ -12,22 +12,12 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from scorebot.demo.homeserver import Homeserver
 from tests.conftest import MakeMember
-from tests.js_client import events, node_executable, reply_step, run_js_member, sent
+from tests.js_client import JS_TEST_MARKS, events, reply_step, run_js_member, sent
 from tests.test_matrix_helpers import register_bot, running_bot, write_bot_config
 
-pytestmark = [
-    pytest.mark.node,
-    pytest.mark.synapse,
-    pytest.mark.skipif(
-        node_executable() is None,
-        reason="node (Node.js) is not installed; the matrix-js-sdk member in tests/js needs it",
-    ),
-    pytest.mark.asyncio(loop_scope="session"),
-]
+pytestmark = JS_TEST_MARKS
 
 JS_PASSWORD = "js member password"
 WAIT = 30

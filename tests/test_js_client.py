@@ -15,27 +15,18 @@ from urllib.parse import quote
 from uuid import uuid4
 
 import aiohttp
-import pytest
 
 from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import Member, Message
 from tests.js_client import (
     EXIT_DECRYPTION,
+    JS_TEST_MARKS,
     events,
-    node_executable,
     run_js_member,
     sent,
 )
 
-pytestmark = [
-    pytest.mark.node,
-    pytest.mark.synapse,
-    pytest.mark.skipif(
-        node_executable() is None,
-        reason="node (Node.js) is not installed; the matrix-js-sdk member in tests/js needs it",
-    ),
-    pytest.mark.asyncio(loop_scope="session"),
-]
+pytestmark = JS_TEST_MARKS
 
 JS_PASSWORD = "js member password"
 REPLY = "js-sdk member, you are on the stack"

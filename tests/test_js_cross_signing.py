@@ -18,8 +18,6 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from scorebot.cli import main
 from scorebot.config import load_config
 from scorebot.demo.homeserver import Homeserver
@@ -27,7 +25,7 @@ from scorebot.demo.member import Message
 from scorebot.matrix.cross_signing import CrossSigningSeeds
 from tests.conftest import MakeMember
 from tests.js_client import (
-    node_executable,
+    JS_TEST_MARKS,
     reply_step,
     run_bot_recovery,
     run_js_member,
@@ -35,15 +33,7 @@ from tests.js_client import (
 )
 from tests.test_matrix_helpers import BOT_PASSWORD, register_bot, running_bot, write_bot_config
 
-pytestmark = [
-    pytest.mark.node,
-    pytest.mark.synapse,
-    pytest.mark.skipif(
-        node_executable() is None,
-        reason="node (Node.js) is not installed; the matrix-js-sdk member in tests/js needs it",
-    ),
-    pytest.mark.asyncio(loop_scope="session"),
-]
+pytestmark = JS_TEST_MARKS
 
 JS_PASSWORD = "js member password"
 

@@ -6,26 +6,16 @@ import asyncio
 import secrets
 from pathlib import Path
 
-import pytest
-
 from scorebot.config import load_config
 from scorebot.demo.homeserver import Homeserver
 from scorebot.matrix.room_microphone import RoomMicrophone
 from scorebot.voice.cues import HeardCue
 from tests.conftest import MakeMember
-from tests.js_client import node_executable, run_js_member
+from tests.js_client import JS_TEST_MARKS, run_js_member
 from tests.test_js_cross_signing import _lines, _step_event
 from tests.test_voice_end_to_end import MIC_PASSWORD, write_microphone_config
 
-pytestmark = [
-    pytest.mark.node,
-    pytest.mark.synapse,
-    pytest.mark.skipif(
-        node_executable() is None,
-        reason="node (Node.js) is not installed; the matrix-js-sdk member in tests/js needs it",
-    ),
-    pytest.mark.asyncio(loop_scope="session"),
-]
+pytestmark = JS_TEST_MARKS
 
 JS_PASSWORD = "js member password"
 
