@@ -165,3 +165,19 @@ def test_an_unreadable_recording_is_one_plain_sentence(recordings: Path) -> None
 def test_listen_without_print_says_what_to_add() -> None:
     result = listen_cli("--file", "x.wav")
     assert result.returncode == 1 and "--print" in result.stderr
+
+
+def test_an_enrolled_name_the_model_cannot_say_is_named_plainly_at_start(
+    meeting: tuple[Path, list[str]],
+) -> None:
+    # "민수" is a word of the Korean model, "도윤" is not: only "도윤" is reported.
+    result = listen_cli(
+        "--file", str(meeting[0]), "--print", "--language", "ko", "--names", "민수,도윤"
+    )
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "name" in line]
+    assert notes == [
+        "speech: the name '도윤' is not a word the model knows, so it cannot be heard; "
+        "try another spelling of it."
+    ]
+    assert [json.loads(line)["cue"] for line in result.stdout.splitlines()] == meeting[1]
