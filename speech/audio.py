@@ -29,7 +29,7 @@ class AudioSource(Protocol):
         ...
 
 
-WIDEN_GAIN = 0.15
+WIDEN_GAIN = 0.2
 """loudness of the mirror image that fills the empty top band of a low-rate recording"""
 _TAPS = 63
 

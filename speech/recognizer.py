@@ -32,10 +32,6 @@ class Tuning:
     endpoint_silence: float = 0.3
     """seconds of silence after a word that close an utterance (vosk's models use 0.5);
     the cue is emitted then, so this is most of the latency from a cue to its signal"""
-    acoustic_scale: float | None = None
-    """weight of the sound against the grammar (None: the model's own, 1.0 for the small
-    models). Lower makes each extra grammar entry dearer, so a whole cue phrase (one entry)
-    beats a run of short words that merely sound like parts of it"""
     seed: int | None = 0
     """seed for libc `rand()`, which Kaldi's dither draws from (None: leave it alone).
     Seeded before each utterance, so one file decodes to the same words every time"""
@@ -97,8 +93,6 @@ def _write_overlay(model: Path, overlay: Path, tuning: Tuning) -> None:
         "--endpoint.rule3.min-trailing-silence": max(silence * 2, 0.6),
         "--endpoint.rule4.min-trailing-silence": max(silence * 4, 1.2),
     }
-    if tuning.acoustic_scale is not None:
-        rules["--acoustic-scale"] = tuning.acoustic_scale
     kept = [line for line in lines if line.split("=")[0] not in rules]
     kept += [f"{key}={value:.2f}" for key, value in rules.items()]
     (conf / "model.conf").write_text("\n".join(kept) + "\n")

@@ -152,9 +152,9 @@ def test_an_empty_utterance_is_nothing(english: Vocabulary) -> None:
 
 def test_a_korean_polite_ending_after_a_cue_changes_nothing() -> None:
     korean = load("ko")
-    with_ending = match(heard("의사진행", "발언", "요"), korean)
+    with_ending = match(heard("다음", "발언자", "요"), korean)
     stack = match(heard("저", "요"), korean)
-    assert with_ending is not None and with_ending.cue == "process"
-    assert with_ending.end == pytest.approx(1.55)  # where "발언" ends
+    assert with_ending is not None and with_ending.cue == "next"
+    assert with_ending.end == pytest.approx(1.55)  # where "발언자" ends
     assert stack is not None and stack.cue == "stack"
     assert match(heard("요"), korean) is None
