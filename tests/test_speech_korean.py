@@ -26,7 +26,7 @@ from speech.vocabulary import Vocabulary, load
 from tests.speech_voices import ORDINARY, join, require_tools, speak
 
 ROOT = Path(__file__).resolve().parent.parent
-VOICE, SPEED = "ko+f2", 150
+VOICE, SPEED = "ko+f2", 170
 
 
 @pytest.fixture(scope="module")
