@@ -30,6 +30,9 @@ class Vocabulary:
     """hesitation sounds that may stand before or after a cue ("um stack")"""
     endings: tuple[str, ...] = ()
     """words that may follow a cue phrase and change nothing (Korean polite "요")"""
+    stand_ins: tuple[str, ...] = ()
+    """one-syllable words the model may hear in place of a phrase's first word ("는 발언자"
+    for "다음 발언자"); the rest of the phrase must be heard exactly, two syllables or more"""
     named: frozenset[str] = frozenset({"stack", "unstack", "ouch"})
     """cues that may carry an enrolled name ("stack Maria", "Maria stack")"""
     threshold: float = 0.6
@@ -78,6 +81,7 @@ class Vocabulary:
             *self.ordinary,
             *self.fillers,
             *self.endings,
+            *self.stand_ins,
             *self.names,
         ]:
             found.update(text.casefold().split())
@@ -93,6 +97,7 @@ class Vocabulary:
         entries.extend(self.ordinary)
         entries.extend(self.fillers)
         entries.extend(self.endings)
+        entries.extend(self.stand_ins)
         folded = [e.casefold() for e in dict.fromkeys(entries)]
         return [*folded, unknown] if unknown else folded
 
@@ -153,6 +158,7 @@ def parse(data: dict[str, object], language: str) -> Vocabulary:
         ordinary=tuple(_strings(data.get("ordinary", []), "ordinary")),
         fillers=tuple(_strings(data.get("fillers", []), "fillers")),
         endings=tuple(_strings(data.get("endings", []), "endings")),
+        stand_ins=tuple(_strings(data.get("stand_ins", []), "stand_ins")),
         named=frozenset(_strings(data.get("named", ["stack", "unstack", "ouch"]), "named")),
         threshold=float(data.get("threshold", 0.6)),  # type: ignore[arg-type]
         thresholds=thresholds,
