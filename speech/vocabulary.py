@@ -39,6 +39,9 @@ class Vocabulary:
     """lowest word confidence (0..1) for a cue"""
     thresholds: dict[str, float] = field(default_factory=dict)
     """per-cue overrides of `threshold`"""
+    confirm: dict[str, float] = field(default_factory=dict)
+    """cue -> seconds of quiet after it before it counts: a cue that sounds like the start
+    of many sentences ("저 요" like "제 친구는…") is dropped if talk goes on within them"""
     min_seconds: float = 0.15
     """shortest plausible cue, seconds"""
     max_seconds: float = 3.0
@@ -151,6 +154,10 @@ def parse(data: dict[str, object], language: str) -> Vocabulary:
     if not isinstance(thresholds_raw, dict):
         raise VocabularyError(f"the {language} vocabulary's [thresholds] must be a table.")
     thresholds = {str(k): float(v) for k, v in thresholds_raw.items()}
+    confirm_raw = data.get("confirm", {})
+    if not isinstance(confirm_raw, dict):
+        raise VocabularyError(f"the {language} vocabulary's [confirm] must be a table.")
+    confirm = {str(k): float(v) for k, v in confirm_raw.items()}
     return Vocabulary(
         language=str(data.get("language", language)),
         cues=cues,
@@ -162,6 +169,7 @@ def parse(data: dict[str, object], language: str) -> Vocabulary:
         named=frozenset(_strings(data.get("named", ["stack", "unstack", "ouch"]), "named")),
         threshold=float(data.get("threshold", 0.6)),  # type: ignore[arg-type]
         thresholds=thresholds,
+        confirm=confirm,
         min_seconds=float(data.get("min_seconds", 0.15)),  # type: ignore[arg-type]
         max_seconds=float(data.get("max_seconds", 3.0)),  # type: ignore[arg-type]
         debounce_seconds=float(data.get("debounce_seconds", 2.0)),  # type: ignore[arg-type]
