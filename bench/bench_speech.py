@@ -56,6 +56,23 @@ VERBS = ["준비했습니다", "검토할게요", "정리했어요", "다시 보
          "논의해요", "쌓아 두었습니다", "보냈어요", "확인했어요", "바꾸겠습니다",
          "이야기했어요", "마쳤습니다"]  # fmt: skip
 LINKS = ["그래서", "그런데", "그리고", "아마", "정말", "조금", "", ""]
+# Held out: nothing in the vocabulary or the listener was tuned on these voices, conditions
+# and sentences; they stand in for recordings nobody here has heard.
+HELDOUT_VOICES = ("ko+m2", "ko+m5", "ko+f3", "ko+f5", "ko+klatt3", "ko+belinda", "ko+john",
+                  "ko+iven")  # fmt: skip
+HELDOUT_CONDITIONS = [
+    (140, 35, 0.0, 32_000),
+    (200, 65, 0.0, 11_025),
+    (165, 45, 0.09, 16_000),
+    (185, 20, 0.0, 24_000),
+    (150, 80, 0.0, 8_000),
+]
+HELDOUT_SUBJECTS = ["저희 팀은", "선생님은", "다른 분들은", "그쪽은", "대표님은"]
+HELDOUT_TIMES = ["다음 달에", "곧", "점심 후에", "모레", "다음 회의에서"]
+HELDOUT_OBJECTS = ["일정을", "발언 시간을", "결과를", "예산안을", "순서를", "질문지를",
+                   "취소된 행사를", "아픈 사람을"]  # fmt: skip
+HELDOUT_VERBS = ["살펴봤어요", "다 했어요 라고 말했어요", "알려 드릴게요", "고쳤습니다",
+                 "챙길게요", "미뤘어요", "끝냈습니다", "물어볼게요"]  # fmt: skip
 CONDITIONS = [  # (speed words/min, pitch 0..99, pink noise amplitude, sample rate Hz)
     (130, 40, 0.0, 16_000),
     (175, 60, 0.0, 44_100),
@@ -75,7 +92,28 @@ class Run:
     heard: list[str] = field(default_factory=list)
 
 
-def ordinary_sentence(rng: random.Random) -> str:
+@dataclass
+class Recall:
+    """What one set of recordings of cue phrases gave."""
+
+    run: Run = field(default_factory=Run)
+    phrases: dict[str, list[int]] = field(default_factory=dict)
+    conditions: dict[str, list[int]] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    misses: dict[str, list[str]] = field(default_factory=dict)
+
+    def count(self) -> tuple[int, int]:
+        return sum(r[0] for r in self.phrases.values()), sum(r[1] for r in self.phrases.values())
+
+
+Condition = tuple[int, int, float, int]
+
+
+def ordinary_sentence(rng: random.Random, heldout: bool = False) -> str:
+    if heldout:
+        parts = [rng.choice(HELDOUT_SUBJECTS), rng.choice(HELDOUT_TIMES), rng.choice(LINKS),
+                 rng.choice(HELDOUT_OBJECTS), rng.choice(HELDOUT_VERBS)]  # fmt: skip
+        return " ".join(p for p in parts if p)
     if rng.random() < 0.2:
         return rng.choice(ORDINARY)
     parts = [rng.choice(SUBJECTS), rng.choice(TIMES), rng.choice(LINKS), rng.choice(OBJECTS),
@@ -124,11 +162,83 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
+def recall(
+    model: Model,
+    vocabulary: Vocabulary,
+    variants: list[tuple[str, Condition]],
+    folder: Path,
+) -> Recall:
+    """Every cue phrase of `vocabulary` in every (voice, condition), each decoded afresh."""
+    result = Recall()
+    for cue, phrase in vocabulary.phrases():
+        text = phrase.replace(" ", "")
+        for index, (voice, (speed, pitch, noise, rate)) in enumerate(variants):
+            clean = speak(text, folder / f"c{index}.wav", voice, speed, pitch, rate=rate)
+            end = speech_end(clean)
+            path = clean
+            if noise:
+                path = speak(
+                    text, folder / f"n{index}.wav", voice, speed, pitch, noise=noise, rate=rate
+                )
+            before = len(result.run.heard)
+            heard = decode(model, vocabulary, path, result.run)
+            ok = len(heard) == 1 and heard[0][0].cue == cue
+            label = f"speed {speed} pitch {pitch} {rate} Hz" + (f" noise {noise}" if noise else "")
+            for key, table in ((phrase, result.phrases), (label, result.conditions),
+                               (voice, result.conditions)):  # fmt: skip
+                table.setdefault(key, [0, 0])[0] += ok
+                table[key][1] += 1
+            if ok:
+                _, emitted_at, took = heard[0]
+                result.latencies.append(emitted_at - end + took)
+            else:
+                what = " | ".join(result.run.heard[before:]) or "-"
+                result.misses.setdefault(phrase, []).append(
+                    f"{voice}/{speed}/{pitch}/{noise}/{rate}:{what}"
+                )
+    return result
+
+
+def talk(
+    model: Model,
+    vocabulary: Vocabulary,
+    minutes: float,
+    *,
+    voices: tuple[str, ...],
+    rng: random.Random,
+    folder: Path,
+    heldout: bool = False,
+) -> tuple[Run, list[tuple[Cue, float, float]]]:
+    """`minutes` of ordinary talk, a random voice, speed and pitch per sentence: no cue in it."""
+    parts: list[Path] = []
+    seconds = 0.0
+    while seconds < minutes * 60:
+        part = speak(
+            ordinary_sentence(rng, heldout), folder / f"o{len(parts)}.wav", rng.choice(voices),
+            rng.choice([130, 150, 175, 200, 220]), rng.randint(30, 70),
+            pad=(0.0, rng.uniform(0.2, 1.2)),
+        )  # fmt: skip
+        seconds += soundfile.info(str(part)).duration
+        parts.append(part)
+    recording = join(parts, folder / "talk.wav", gap=0.0)
+    for part in parts:
+        part.unlink()
+    run = Run()
+    found = decode(model, vocabulary, recording, run)
+    recording.unlink()
+    return run, found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30, help="ordinary talk to synthesize")
+    parser.add_argument("--heldout-minutes", type=float, default=10,
+                        help="ordinary talk in held-out voices and sentences")  # fmt: skip
     parser.add_argument("--variants", type=int, default=len(VOICES) * len(CONDITIONS),
                         help="voice x condition variants per cue phrase")  # fmt: skip
+    parser.add_argument("--heldout-variants", type=int,
+                        default=len(HELDOUT_VOICES) * len(HELDOUT_CONDITIONS),
+                        help="held-out voice x condition variants per cue phrase")  # fmt: skip
     parser.add_argument("--vocabulary", type=Path, help="a ko vocabulary file to try instead")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("-v", action="store_true", help="list the misses")
@@ -144,73 +254,31 @@ def main() -> None:
     variants = [(v, c) for v in VOICES for c in CONDITIONS]
     rng.shuffle(variants)
     variants = variants[: args.variants]
+    heldout_variants = [(v, c) for v in HELDOUT_VOICES for c in HELDOUT_CONDITIONS]
+    random.Random(args.seed + 1).shuffle(heldout_variants)
+    heldout_variants = heldout_variants[: args.heldout_variants]
 
     with tempfile.TemporaryDirectory(prefix="bench-speech-") as scratch:
         folder = Path(scratch)
-        # ---- every cue phrase in many voices
-        cue_run = Run()
-        rows: dict[str, list[int]] = {}
-        latencies: list[float] = []
-        misses: dict[str, list[str]] = {}
-        by_condition: dict[str, list[int]] = {}
-        for cue, phrase in vocabulary.phrases():
-            text = phrase.replace(" ", "")
-            for index, (voice, (speed, pitch, noise, rate)) in enumerate(variants):
-                clean = speak(text, folder / f"c{index}.wav", voice, speed, pitch, rate=rate)
-                end = speech_end(clean)
-                path = clean
-                if noise:
-                    path = speak(text, folder / f"n{index}.wav", voice, speed, pitch, noise=noise)
-                before = len(cue_run.heard)
-                heard = decode(model, vocabulary, path, cue_run)
-                ok = len(heard) == 1 and heard[0][0].cue == cue
-                rows.setdefault(phrase, [0, 0])[0] += ok
-                rows[phrase][1] += 1
-                label = f"speed {speed} pitch {pitch} {rate} Hz" + (
-                    f" noise {noise}" if noise else ""
-                )
-                by_condition.setdefault(label, [0, 0])[0] += ok
-                by_condition[label][1] += 1
-                by_condition.setdefault(voice, [0, 0])[0] += ok
-                by_condition[voice][1] += 1
-                if ok:
-                    _, emitted_at, took = heard[0]
-                    latencies.append(emitted_at - end + took)
-                else:
-                    what = " | ".join(cue_run.heard[before:]) or "-"
-                    misses.setdefault(phrase, []).append(f"{voice}/{speed}/{pitch}/{noise}:{what}")
-
-        # ---- silence
+        tuned = recall(model, vocabulary, variants, folder)
+        heldout = recall(model, vocabulary, heldout_variants, folder)
         silence_run = Run()
         silence = folder / "silence.wav"
         soundfile.write(str(silence), np.zeros(16_000 * 60, dtype="int16"), 16_000)
         silence_cues = decode(model, vocabulary, silence, silence_run)
-
-        # ---- long ordinary talk
-        parts: list[Path] = []
-        seconds = 0.0
-        while seconds < args.minutes * 60:
-            voice = rng.choice(VOICES)
-            part = speak(
-                ordinary_sentence(rng), folder / f"o{len(parts)}.wav", voice,
-                rng.choice([130, 150, 175, 200, 220]), rng.randint(30, 70),
-                pad=(0.0, rng.uniform(0.2, 1.2)),
-            )  # fmt: skip
-            seconds += soundfile.info(str(part)).duration
-            parts.append(part)
-        talk = join(parts, folder / "talk.wav", gap=0.0)
-        for part in parts:
-            part.unlink()
-        talk_run = Run()
-        talk_cues = decode(model, vocabulary, talk, talk_run)
+        talk_run, talk_cues = talk(
+            model, vocabulary, args.minutes, voices=VOICES, rng=rng, folder=folder
+        )
+        heldout_talk_run, heldout_talk_cues = talk(
+            model, vocabulary, args.heldout_minutes, voices=HELDOUT_VOICES,
+            rng=random.Random(args.seed + 2), folder=folder, heldout=True,
+        )  # fmt: skip
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
-    hours = talk_run.audio_seconds / 3600
-    recognized = sum(r[0] for r in rows.values())
-    spoken = sum(r[1] for r in rows.values())
-    all_runs = [cue_run, silence_run, talk_run]
+    all_runs = [tuned.run, heldout.run, silence_run, talk_run, heldout_talk_run]
     audio = sum(r.audio_seconds for r in all_runs)
     rtf = sum(r.wall for r in all_runs) / audio
+    latencies = tuned.latencies + heldout.latencies
     median = statistics.median(latencies) if latencies else float("nan")
 
     def row(measure: str, value: str, target: str = "") -> None:
@@ -229,30 +297,43 @@ def main() -> None:
     row("model load time", f"{load_seconds:.1f} s")
     row("latency end of cue -> cue emitted, median", f"{median:.2f} s", TARGETS["latency"])
     row("latency end of cue -> cue emitted, p95", f"{percentile(latencies, 0.95):.2f} s")
-    row("ordinary talk decoded (no cue in it)", f"{talk_run.audio_seconds / 60:.1f} min")
-    row("false cues in it", f"{len(talk_cues)}")
-    row("false cues per hour of ordinary talk", f"{len(talk_cues) / hours:.1f}", TARGETS["false"])
+    for label, run, found in (
+        ("ordinary talk", talk_run, talk_cues),
+        ("held-out talk", heldout_talk_run, heldout_talk_cues),
+    ):
+        row(f"{label} decoded (no cue in it)", f"{run.audio_seconds / 60:.1f} min")
+        row("false cues in it", f"{len(found)}")
+        per_hour = len(found) / (run.audio_seconds / 3600)
+        row(f"false cues per hour of {label}", f"{per_hour:.1f}", TARGETS["false"])
     row("false cues in 60 s of silence", f"{len(silence_cues)}")
-    share = f"{recognized} / {spoken} = {100 * recognized / spoken:.0f} %"
-    row("spoken cues recognized", share, TARGETS["recall"])
+    for label, result in (("tuned", tuned), ("held-out", heldout)):
+        ok, spoken = result.count()
+        share = f"{ok} / {spoken} = {100 * ok / spoken:.0f} %"
+        row(f"spoken cues recognized ({label} voices)", share, TARGETS["recall"])
     print()
-    print(f"{'cue phrase':<24} {'recognized':>12}")
+    print(f"{'cue phrase':<24} {'tuned':>12} {'held-out':>17}")
     for cue, phrase in vocabulary.phrases():
-        ok, total = rows[phrase]
-        print(f"{cue + ': ' + phrase:<24} {ok:>5} / {total:<4} {100 * ok / total:>4.0f}%")
-    print()
-    print(f"{'voice or condition':<24} {'recognized':>12}")
-    for label in sorted(by_condition):
-        ok, total = by_condition[label]
-        print(f"{label:<24} {ok:>5} / {total:<4} {100 * ok / total:>4.0f}%")
-    if talk_cues:
-        print(
-            "\nfalse cues:",
-            ", ".join(f"{c.cue}@{c.start:.0f}s '{c.text}'" for c, _, _ in talk_cues),
-        )
-    if "-v" in sys.argv:
-        for phrase, missed in misses.items():
-            print(phrase, missed)
+        cells = []
+        for result in (tuned, heldout):
+            ok, total = result.phrases[phrase]
+            cells.append(f"{ok:>5} / {total:<4} {100 * ok / total:>4.0f}%")
+        print(f"{cue + ': ' + phrase:<24} {'  '.join(cells)}")
+    for title, result in (("voice or condition (tuned)", tuned), ("held-out", heldout)):
+        print()
+        print(f"{title:<32} {'recognized':>12}")
+        for label in sorted(result.conditions):
+            ok, total = result.conditions[label]
+            print(f"{label:<32} {ok:>5} / {total:<4} {100 * ok / total:>4.0f}%")
+    for label, found in (("ordinary talk", talk_cues), ("held-out talk", heldout_talk_cues)):
+        if found:
+            print(
+                f"\nfalse cues in {label}:",
+                ", ".join(f"{c.cue}@{c.start:.0f}s '{c.text}'" for c, _, _ in found),
+            )
+    if args.v:
+        for result in (tuned, heldout):
+            for phrase, missed in result.misses.items():
+                print(phrase, missed)
     print(f"\n(took {time.perf_counter() - started:.0f} s)")
 
 

@@ -32,11 +32,16 @@ def match(transcript: Transcript, vocabulary: Vocabulary) -> Cue | None:
 def _match_words(words: list[Word], vocabulary: Vocabulary) -> Cue | None:
     tokens = [word.text.casefold() for word in words]
     names = [(name, name.casefold().split()) for name in vocabulary.names]
+    stand_ins = {word.casefold() for word in vocabulary.stand_ins}
     for cue, phrase in vocabulary.phrases():
         spoken = phrase.casefold().split()
         found: str | None = None
+        sure = words
         if tokens == spoken:
             found = ""
+        elif _stood_in(tokens, spoken, stand_ins):
+            # the stand-in is a mishearing: its confidence says nothing about the cue
+            found, sure = "", words[1:]
         elif cue in vocabulary.named:
             for name, name_tokens in names:
                 if tokens in (spoken + name_tokens, name_tokens + spoken):
@@ -44,7 +49,7 @@ def _match_words(words: list[Word], vocabulary: Vocabulary) -> Cue | None:
                     break
         if found is None:
             continue
-        confidence = min(word.confidence for word in words)
+        confidence = min(word.confidence for word in sure)
         if confidence < vocabulary.threshold_for(cue):
             return None
         seconds = words[-1].end - words[0].start
@@ -59,6 +64,17 @@ def _match_words(words: list[Word], vocabulary: Vocabulary) -> Cue | None:
             text=" ".join(word.text for word in words),
         )
     return None
+
+
+def _stood_in(tokens: list[str], spoken: list[str], stand_ins: set[str]) -> bool:
+    """ "는 발언자" for "다음 발언자": a stand-in for the first word, the rest exact and long."""
+    return (
+        len(spoken) >= 2
+        and len(tokens) == len(spoken)
+        and tokens[0] in stand_ins
+        and tokens[1:] == spoken[1:]
+        and len("".join(spoken[1:])) >= 2
+    )
 
 
 def _merge_repeats(words: tuple[Word, ...]) -> list[Word]:

@@ -70,29 +70,52 @@ class CuePipeline:
         self._peak = 0.0
         self._quiet_since: float | None = None
         self._fed = 0.0
+        self._pending: tuple[Cue, float, float] | None = None
+        """a cue waiting for quiet (vocabulary.confirm): the cue, until when, how loud it was"""
 
     def feed(self, chunk: AudioChunk) -> Iterator[Event]:
         loudness = rms(chunk.audio)
         yield Level(loudness, chunk.end)
+        yield from self._confirm(chunk, loudness)
         self._fed = chunk.end
         transcript = self.recognizer.accept(chunk.audio)
         if transcript is None and self._should_close(chunk, loudness):
             transcript = self.recognizer.finish()
         if transcript is not None:
+            peak = self._peak
             self._peak = 0.0
             self._quiet_since = None
-            yield from self._heard(transcript)
+            yield from self._heard(transcript, peak)
 
     def close(self) -> Iterator[Event]:
-        yield from self._heard(self.recognizer.finish())
+        if self._pending is not None:
+            yield self._pending[0]
+            self._pending = None
+        yield from self._heard(self.recognizer.finish(), 0.0)
 
-    def _heard(self, transcript: Transcript) -> Iterator[Event]:
+    def _heard(self, transcript: Transcript, peak: float) -> Iterator[Event]:
         if not transcript.words:
             return
         if self.transcripts:
             yield transcript
         cue = self.detector.feed(transcript)
-        if cue is not None:
+        if cue is None:
+            return
+        wait = self.vocabulary.confirm.get(cue.cue, 0.0)
+        if wait > 0 and self.endpointing is not None:
+            self._pending = (cue, cue.end + wait, peak)
+        else:
+            yield cue
+
+    def _confirm(self, chunk: AudioChunk, loudness: float) -> Iterator[Event]:
+        """Emit a waiting cue once its quiet has lasted; drop it if talk went on."""
+        if self._pending is None or self.endpointing is None:
+            return
+        cue, until, peak = self._pending
+        if loudness >= max(self.endpointing.floor, self.endpointing.quiet * peak):
+            self._pending = None
+        elif chunk.end >= until:
+            self._pending = None
             yield cue
 
     def _should_close(self, chunk: AudioChunk, loudness: float) -> bool:

@@ -30,12 +30,18 @@ class Vocabulary:
     """hesitation sounds that may stand before or after a cue ("um stack")"""
     endings: tuple[str, ...] = ()
     """words that may follow a cue phrase and change nothing (Korean polite "요")"""
+    stand_ins: tuple[str, ...] = ()
+    """one-syllable words the model may hear in place of a phrase's first word ("는 발언자"
+    for "다음 발언자"); the rest of the phrase must be heard exactly, two syllables or more"""
     named: frozenset[str] = frozenset({"stack", "unstack", "ouch"})
     """cues that may carry an enrolled name ("stack Maria", "Maria stack")"""
     threshold: float = 0.6
     """lowest word confidence (0..1) for a cue"""
     thresholds: dict[str, float] = field(default_factory=dict)
     """per-cue overrides of `threshold`"""
+    confirm: dict[str, float] = field(default_factory=dict)
+    """cue -> seconds of quiet after it before it counts: a cue that sounds like the start
+    of many sentences ("저 요" like "제 친구는…") is dropped if talk goes on within them"""
     min_seconds: float = 0.15
     """shortest plausible cue, seconds"""
     max_seconds: float = 3.0
@@ -78,6 +84,7 @@ class Vocabulary:
             *self.ordinary,
             *self.fillers,
             *self.endings,
+            *self.stand_ins,
             *self.names,
         ]:
             found.update(text.casefold().split())
@@ -93,6 +100,7 @@ class Vocabulary:
         entries.extend(self.ordinary)
         entries.extend(self.fillers)
         entries.extend(self.endings)
+        entries.extend(self.stand_ins)
         folded = [e.casefold() for e in dict.fromkeys(entries)]
         return [*folded, unknown] if unknown else folded
 
@@ -146,6 +154,10 @@ def parse(data: dict[str, object], language: str) -> Vocabulary:
     if not isinstance(thresholds_raw, dict):
         raise VocabularyError(f"the {language} vocabulary's [thresholds] must be a table.")
     thresholds = {str(k): float(v) for k, v in thresholds_raw.items()}
+    confirm_raw = data.get("confirm", {})
+    if not isinstance(confirm_raw, dict):
+        raise VocabularyError(f"the {language} vocabulary's [confirm] must be a table.")
+    confirm = {str(k): float(v) for k, v in confirm_raw.items()}
     return Vocabulary(
         language=str(data.get("language", language)),
         cues=cues,
@@ -153,9 +165,11 @@ def parse(data: dict[str, object], language: str) -> Vocabulary:
         ordinary=tuple(_strings(data.get("ordinary", []), "ordinary")),
         fillers=tuple(_strings(data.get("fillers", []), "fillers")),
         endings=tuple(_strings(data.get("endings", []), "endings")),
+        stand_ins=tuple(_strings(data.get("stand_ins", []), "stand_ins")),
         named=frozenset(_strings(data.get("named", ["stack", "unstack", "ouch"]), "named")),
         threshold=float(data.get("threshold", 0.6)),  # type: ignore[arg-type]
         thresholds=thresholds,
+        confirm=confirm,
         min_seconds=float(data.get("min_seconds", 0.15)),  # type: ignore[arg-type]
         max_seconds=float(data.get("max_seconds", 3.0)),  # type: ignore[arg-type]
         debounce_seconds=float(data.get("debounce_seconds", 2.0)),  # type: ignore[arg-type]

@@ -31,6 +31,11 @@ ORDINARY = (
     "내일 아침에 다시 이야기해요",
     "저도 그렇게 생각해요",
     "뜻이 잘 전달되었으면 좋겠어요",
+    "이 안건은 오늘 마무리 하겠습니다",
+    "잠깐 쉬었다가 다시 시작할게요",
+    "그 사람이 뭐라고 했는지 기억이 안 나요",
+    "저 요즘 많이 바빠요",
+    "아이코 하고 웃었어요",
 )
 """sentences of ordinary meeting talk, several with a cue word inside: none is a cue"""
 

@@ -152,9 +152,24 @@ def test_an_empty_utterance_is_nothing(english: Vocabulary) -> None:
 
 def test_a_korean_polite_ending_after_a_cue_changes_nothing() -> None:
     korean = load("ko")
-    with_ending = match(heard("의사진행", "발언", "요"), korean)
+    with_ending = match(heard("다음", "발언자", "요"), korean)
     stack = match(heard("저", "요"), korean)
-    assert with_ending is not None and with_ending.cue == "process"
-    assert with_ending.end == pytest.approx(1.55)  # where "발언" ends
+    assert with_ending is not None and with_ending.cue == "next"
+    assert with_ending.end == pytest.approx(1.55)  # where "발언자" ends
     assert stack is not None and stack.cue == "stack"
     assert match(heard("요"), korean) is None
+
+
+def test_a_particle_heard_for_a_phrases_first_word_still_gives_the_cue() -> None:
+    korean = load("ko")
+    slipped = match(heard("는", "발언자"), korean)
+    assert slipped is not None and slipped.cue == "next"
+    assert slipped.start == pytest.approx(1.0)  # where the stand-in begins
+
+
+def test_a_stand_in_needs_the_rest_of_the_phrase_exact_and_long_enough() -> None:
+    korean = load("ko")
+    assert match(heard("는", "요"), korean) is None  # "저 요": the rest is one syllable
+    assert match(heard("를", "는", "발언자"), korean) is None  # one stand-in only
+    assert match(heard("발언자"), korean) is None  # nothing in place of the first word
+    assert match(heard("회의", "발언자"), korean) is None  # a word, not a stand-in particle

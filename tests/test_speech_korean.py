@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from speech.vocabulary import Vocabulary, load
 from tests.speech_voices import ORDINARY, join, require_tools, speak
 
 ROOT = Path(__file__).resolve().parent.parent
-VOICE, SPEED = "ko+f2", 150
+VOICE, SPEED = "ko+f2", 170
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +166,53 @@ def test_an_unreadable_recording_is_one_plain_sentence(recordings: Path) -> None
 def test_listen_without_print_says_what_to_add() -> None:
     result = listen_cli("--file", "x.wav")
     assert result.returncode == 1 and "--print" in result.stderr
+
+
+def test_an_enrolled_name_the_model_cannot_say_is_named_plainly_at_start(
+    meeting: tuple[Path, list[str]],
+) -> None:
+    # "민수" is a word of the Korean model, "도윤" is not: only "도윤" is reported.
+    result = listen_cli(
+        "--file", str(meeting[0]), "--print", "--language", "ko", "--names", "민수,도윤"
+    )
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "name" in line]
+    assert notes == [
+        "speech: the name '도윤' is not a word the model knows, so it cannot be heard; "
+        "try another spelling of it."
+    ]
+    assert [json.loads(line)["cue"] for line in result.stdout.splitlines()] == meeting[1]
+
+
+def test_a_stack_cue_followed_at_once_by_more_talk_is_dropped(
+    recordings: Path, model: Model, korean: Vocabulary
+) -> None:
+    # "저요", a short pause (espeak-ng's own and 0.1 s), then a sentence: the start of talk
+    parts = [
+        speak("저요", recordings / "jeoyo.wav", VOICE, SPEED, pad=(0.5, 0.1)),
+        speak("회의를 준비했습니다", recordings / "more.wav", VOICE, SPEED, pad=(0.0, 1.0)),
+    ]
+    talk = join(parts, recordings / "jeoyo-talk.wav", gap=0.0)
+
+    def heard(vocabulary: Vocabulary) -> list[str]:
+        pipeline = CuePipeline(model, vocabulary)
+        events = [e for chunk in WavFile(talk).chunks() for e in pipeline.feed(chunk)]
+        return [e.cue for e in [*events, *pipeline.close()] if isinstance(e, Cue)]
+
+    assert korean.confirm == {"stack": 0.6}
+    assert heard(replace(korean, confirm={})) == ["stack"]  # without the wait it would count
+    assert heard(korean) == []
+
+
+def test_a_stack_cue_said_on_its_own_still_counts_after_its_wait(
+    recordings: Path, model: Model, korean: Vocabulary
+) -> None:
+    path = speak("저요", recordings / "jeoyo-alone.wav", VOICE, SPEED)
+    pipeline = CuePipeline(model, korean)
+    emitted = [
+        (e, chunk.end) for chunk in WavFile(path).chunks() for e in pipeline.feed(chunk)
+        if isinstance(e, Cue)
+    ]  # fmt: skip
+    assert [cue.cue for cue, _ in emitted] == ["stack"]
+    cue, at = emitted[0]
+    assert at >= cue.end + 0.6  # emitted only once its quiet had lasted
