@@ -39,7 +39,7 @@ class Widener:
 
     The model's features reach up to 7.6 kHz; a telephone-rate (8 kHz) recording has nothing
     above 4 kHz, and those empty bands look like nothing the model was trained on (recall
-    fell to a fifth in bench_speech.py). Flipping the signal's sign on every other sample
+    fell to a fifth in bench.speech). Flipping the signal's sign on every other sample
     mirrors its spectrum around 4 kHz; low-passed first, only the mirror of the lowest band
     lands in the empty top. 31 samples (2 ms) of delay. Streaming: keeps its filter state.
     """

