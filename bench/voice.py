@@ -31,13 +31,13 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from bench.speech import percentile, speech_end
+from scorebot.app.consumer import Consumer
+from scorebot.app.items import Inbound
 from scorebot.config import load_config
 from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import Member
-from scorebot.matrix import consumer
 from scorebot.matrix.room_microphone import RoomMicrophone
 from scorebot.matrix.run import run_bot
 from scorebot.voice.cues import HeardCue, voice_key
@@ -80,19 +80,25 @@ def listener_latencies(folder: Path) -> list[float]:
 
 
 class Applied:
-    """Wraps the consumer's `apply_signal` to note when each key was committed."""
+    """Wraps the consumer's `_apply` to note when each signal's key was committed."""
 
     def __init__(self) -> None:
         self.at: dict[str, float] = {}
         self.changed = asyncio.Event()
-        self.original = consumer.apply_signal
+        self.original = Consumer._apply
 
-    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        result = await self.original(*args, **kwargs)
-        if result is not None:
-            self.at[result.signal.key] = time.perf_counter()
-            self.changed.set()
-        return result
+    def install(self) -> None:
+        original, at, changed = self.original, self.at, self.changed
+
+        async def applying(consumer: Consumer, item: Inbound) -> None:
+            await original(consumer, item)
+            at.setdefault(item.signal.key, time.perf_counter())
+            changed.set()
+
+        Consumer._apply = applying  # type: ignore[method-assign]
+
+    def remove(self) -> None:
+        Consumer._apply = self.original  # type: ignore[method-assign]
 
     async def wait(self, key: str) -> float:
         async with asyncio.timeout(WAIT):
@@ -124,7 +130,7 @@ async def matrix_latencies(
             f'[bot]\nallowed_inviters = ["{alice_id}"]\ntrusted_microphones = ["{mic}"]\n'
         )
         applied = Applied()
-        consumer.apply_signal = applied  # type: ignore[assignment]
+        applied.install()
         ready = asyncio.Event()
         running = asyncio.create_task(run_bot(load_config(folder / "bot.toml"), ready=ready))
         alice = await Member.login(server.base_url, alice_id, password, folder / "alice")
@@ -162,7 +168,7 @@ async def matrix_latencies(
             with contextlib.suppress(asyncio.CancelledError):
                 await running
             await alice.close()
-            consumer.apply_signal = applied.original
+            applied.remove()
     return typed, posted, heard
 
 
