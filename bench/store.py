@@ -48,6 +48,7 @@ from scorebot.core.model import (
     Oops,
     Ouch,
     Person,
+    Resolve,
     Signal,
     Source,
     StartMeeting,
@@ -66,14 +67,16 @@ SIZES: tuple[tuple[int, int], ...] = ((10, 200), (50, 2000))
 """(people in the meeting, signals sent)"""
 
 MIX: tuple[tuple[str, float], ...] = (
-    ("join", 0.32),
-    ("next", 0.24),
-    ("status", 0.24),
+    ("join", 0.30),
+    ("next", 0.23),
+    ("status", 0.23),
     ("leave", 0.08),
     ("ouch", 0.06),
-    ("oops", 0.06),
+    ("oops", 0.05),
+    ("resolved", 0.05),
 )
-"""share of each kind of signal in a meeting (the facilitator sends the nexts)"""
+"""share of each kind of signal in a meeting (the facilitator sends the nexts, and marks
+a pin resolved once its harm was discussed: open pins do not pile up)"""
 
 STORES = ("memory", "sqlite FULL", "sqlite NORMAL")
 
@@ -139,6 +142,8 @@ def meeting_signals(people: int, count: int, seed: int = 1) -> list[Signal]:
             case "oops":
                 turn = meeting.current_turn
                 send(turn.person if turn is not None else rng.choice(crowd), Oops())
+            case "resolved":
+                send(FACILITATOR, Resolve(), facilitator=True)
     return signals
 
 
