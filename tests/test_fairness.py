@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from scorebot.core.fairness import Admission, Fairness, FairnessSettings
-from scorebot.core.model import Cue, Help, Join, Minutes, Person, Signal, Source, Status, Tick
+from scorebot.core.model import (
+    Cue,
+    Help,
+    Join,
+    Minutes,
+    Next,
+    Person,
+    Signal,
+    Source,
+    Status,
+    Tick,
+)
 from scorebot.core.render import Audience, Reply, ReplyKind
 
 ROOM = "!room:example.org"
@@ -162,3 +173,15 @@ def test_a_facilitator_may_send_a_longer_quick_run_than_a_member() -> None:
 
     assert run_of(MAL, facilitator=False) == SETTINGS.burst
     assert run_of(fac, facilitator=True) == SETTINGS.facilitator_burst
+
+
+def test_a_facilitator_asking_the_same_thing_again_is_answered_again() -> None:
+    fairness = Fairness(SETTINGS)
+    fran = Person("@fran:example.org", "Fran")
+
+    def next_on_an_empty_stack(at: float) -> list[ReplyKind]:
+        asked = Signal(f"$next{at}", fran, Next(), Source.CHAT, at, facilitator=True)
+        kept = fairness.answers([reply(ReplyKind.REFUSED)], asked, room=ROOM, reply_room=ROOM)
+        return [r.kind for r in kept]
+
+    assert next_on_an_empty_stack(100.0) == next_on_an_empty_stack(101.0) == [ReplyKind.REFUSED]

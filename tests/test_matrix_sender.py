@@ -149,6 +149,24 @@ async def test_the_first_reply_goes_out_at_once_and_a_burst_behind_it_goes_out_t
     assert await store.unsent() == []
 
 
+async def test_in_a_burst_everyone_answered_is_named_in_the_message_even_the_facilitator() -> None:
+    client = FakeClient(held={ROOM: asyncio.Event()})
+    app, outbox, _ = wired(client, edit=False)
+    await app.handle(chat("$start", FAC, StartMeeting("Weekly"), facilitator=True))
+    await client.entered[ROOM].wait()  # the first is in flight: what follows goes together
+    await app.handle(chat("$ana", ANA, Join()))
+    await app.handle(chat("$next", FAC, Next(), facilitator=True))
+    client.held[ROOM].set()
+    await outbox.idle()
+
+    burst = client.messages()[-1]
+    parts = burst["body"].split("\n\n")
+    assert any(part.startswith("Ana") for part in parts), parts
+    # "Ana has the floor" does not name who called her: the part says it is fac's answer.
+    assert any(part.startswith("fac: ") for part in parts), parts
+    assert {ANA.id, FAC.id} <= set(burst["m.mentions"]["user_ids"])
+
+
 async def test_a_busy_room_does_not_delay_another_room() -> None:
     client = FakeClient(held={ROOM: asyncio.Event()})
     app, outbox, _ = wired(client, edit=False)

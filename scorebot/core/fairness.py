@@ -6,7 +6,8 @@ Rules (time comes from each signal's `at`, so this is as testable as the core):
   not applied; the first skip of a run is said once, so nothing is declined silently.
 - An answer that changed nothing ("you are already on the stack", a refusal, a status)
   is given once: the same person asking the same thing again within `repeat_window`
-  seconds gets no second copy.
+  seconds gets no second copy. A facilitator always gets their answer: someone running
+  the meeting who says "next" twice wants to hear twice that nobody is waiting.
 - A long answer (help, status, minutes) is posted at most once per `long_window` seconds
   in a room; whoever asks again meanwhile is pointed to it once. Any change to the stack
   makes the next long answer due again, so a pointer never points to something stale.
@@ -51,7 +52,7 @@ class FairnessSettings:
     """seconds to earn back one signal: ten a second is faster than anyone types or
     clicks (or a script checking the bot's speed one message at a time), slower than a
     flood"""
-    repeat_window: float = 30.0
+    repeat_window: float = 10.0
     """seconds in which the same request from the same person is answered once"""
     long_window: float = 60.0
     """seconds in which a long answer is posted once per room"""
@@ -140,7 +141,7 @@ class Fairness:
             return []
         key = (room, sender, request)
         last = self._answered.get(key)
-        if last is not None and _recent(at, last, s.repeat_window):
+        if last is not None and _recent(at, last, s.repeat_window) and not signal.facilitator:
             return []
         self._answered[key] = at
         pointed: set[ReplyKind] = set()

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import html as html_lib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
@@ -34,6 +34,8 @@ from scorebot.app.ports import Outgoing, OutKind, Pending, StorageError, Store, 
 from scorebot.app.replies import HTML_PARAGRAPH, PARAGRAPH
 from scorebot.app.txn import batch_id, companion_id
 from scorebot.config import ShareKeysWith
+from scorebot.core.ids import localpart
+from scorebot.core.sanitize import clean
 from scorebot.matrix.device_trust import share_keys_by_policy
 from scorebot.matrix.memory import STACK_MESSAGES_VALUE, AdapterMemory
 
@@ -183,7 +185,8 @@ class MatrixOutbox:
             return
         messages = [each for each in taken if each.outgoing.kind is not OutKind.OVERVIEW]
         for txn, group in await self._batches(messages):
-            event_id = await self._send(room, "m.room.message", _content(group), txn)
+            content = _content(group, self._names_in(room))
+            event_id = await self._send(room, "m.room.message", content, txn)
             if event_id and any(message.kind is OutKind.STACK for message in group):
                 await self._new_stack_message(room, event_id, txn)
             await self._store.mark_sent([message.txn for message in group], event_id or "")
@@ -224,6 +227,16 @@ class MatrixOutbox:
             log.info("%s did not accept the direct chat %s; private reply dropped", target, room)
             return None
         return room
+
+    def _names_in(self, room: str) -> Callable[[str], str]:
+        """How `room` names a member: their display name there, made one plain line."""
+        user_name = getattr(self._client.rooms.get(room), "user_name", None)
+
+        def name(user_id: str) -> str:
+            shown = user_name(user_id) if user_name is not None else None
+            return clean(str(shown or localpart(user_id)))
+
+        return name
 
     def _joined(self, room: str, user_id: str) -> bool:
         matrix_room = self._client.rooms.get(room)
@@ -355,8 +368,11 @@ def _batch_key(pending: Pending) -> tuple[str | None, str]:
     return None, pending.outgoing.txn  # on its own
 
 
-def _content(messages: Sequence[Outgoing]) -> dict[str, Any]:
-    """One event for one or more messages; several mention everyone they answer."""
+def _content(
+    messages: Sequence[Outgoing], name: Callable[[str], str] = localpart
+) -> dict[str, Any]:
+    """One event for one or more messages. Sent together, each part that answers someone
+    who is not named in it starts with their name, so everyone finds their own answer."""
     if len(messages) == 1:
         [message] = messages
         content = notice_content(message.text, message.html, message.mentions, message.reply_to)
@@ -367,9 +383,15 @@ def _content(messages: Sequence[Outgoing]) -> dict[str, Any]:
             for message in messages
             for user in (*message.mentions, *([message.answers] if message.answers else []))
         )
+        texts, htmls = [], []
+        for message in messages:
+            who = name(message.answers) if message.answers else ""
+            named = not who or who.casefold() in message.text.casefold()
+            texts.append(message.text if named else f"{who}: {message.text}")
+            htmls.append(message.html if named else f"{html_lib.escape(who)}: {message.html}")
         content = notice_content(
-            PARAGRAPH.join(message.text for message in messages),
-            HTML_PARAGRAPH.join(message.html for message in messages),
+            PARAGRAPH.join(texts),
+            HTML_PARAGRAPH.join(htmls),
             tuple(mentions),
             threads.pop() if len(threads) == 1 else None,
         )
