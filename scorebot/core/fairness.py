@@ -52,7 +52,7 @@ class FairnessSettings:
     """seconds to earn back one signal: ten a second is faster than anyone types or
     clicks (or a script checking the bot's speed one message at a time), slower than a
     flood"""
-    repeat_window: float = 10.0
+    repeat_window: float = 3.0
     """seconds in which the same request from the same person is answered once"""
     long_window: float = 60.0
     """seconds in which a long answer is posted once per room"""
