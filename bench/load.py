@@ -24,6 +24,11 @@ the member sends until the facilitator's client has the answer decrypted; `serve
 between the server timestamps of the signal and of the answer. CPU is a share of one core
 over the step (1.00 = a whole core) for the bot, Synapse, this bench process (all the
 clients) and the whole machine (other people's work included).
+
+`--floor` runs the same load against the floor instead of scorebot: the minimal echo bot of
+`bench.latency` (decrypt, reply, nothing else), with every "stack" typed (it has no stack
+message to react to). What the floor cannot sustain either is the homeserver's limit, not
+scorebot's.
 """
 
 from __future__ import annotations
@@ -119,6 +124,8 @@ class Step:
 
 @dataclass(slots=True)
 class Results:
+    floor: bool = False
+    """the load ran on the echo bot, not scorebot"""
     rooms: int = 0
     accounts: int = 0
     steps: list[Step] = field(default_factory=list)
@@ -146,11 +153,11 @@ def machine_busy() -> tuple[float, float]:
 
 
 async def setup(
-    w: World, rooms: int, pool: int, lap: Say
+    w: World, rooms: int, pool: int, lap: Say, floor: bool = False
 ) -> tuple[BotProcess, Observer, list[Room]]:
     names = [f"u{n:03d}" for n in range(pool)]
     await w.register(["scorebot", "fran", *names])
-    bot = await w.start_scorebot("scorebot")
+    bot = await (w.start_echo("scorebot") if floor else w.start_scorebot("scorebot"))
     bot_id = w.ids["scorebot"]
     fran = await Observer.login(
         w.homeserver.base_url, w.ids["fran"], w.passwords["fran"], w.workdir / "members" / "fran"
@@ -190,7 +197,8 @@ async def setup(
     await asyncio.gather(*(warm(room) for room in made))
     # Without a stack message (the bot's ✋ on it) in a room, its joins are all typed.
     with contextlib.suppress(TimeoutError):
-        await until(lambda: len(fran.stack_message) >= rooms, 30.0, "stack messages", 0.5)
+        if not floor:
+            await until(lambda: len(fran.stack_message) >= rooms, 30.0, "stack messages", 0.5)
     await asyncio.sleep(3.0)
     lap("warm-up: first messages, meetings started")
     return bot, fran, made
@@ -275,7 +283,7 @@ async def drain(fran: Observer, bot_id: str, everything: list[Sent]) -> None:
 
 async def run(w: World, settings: argparse.Namespace, results: Results) -> None:
     lap = lapper(results.phases)
-    bot, fran, rooms = await setup(w, settings.rooms, settings.pool, lap)
+    bot, fran, rooms = await setup(w, settings.rooms, settings.pool, lap, settings.floor)
     results.rooms, results.accounts = settings.rooms, settings.pool + 2
     bot_id = w.ids["scorebot"]
     synapse = w.synapse_pid()
@@ -371,7 +379,8 @@ def report(results: Results, say: Say = print) -> bool:
         f"{results.duplicates} (must be 0) -> {'met' if met else 'NOT met'}"
     )
     say(
-        f"{results.rooms} encrypted rooms x 5 people (facilitator + 4 of a shared pool); "
+        ("the FLOOR (a minimal echo bot), not scorebot; " if results.floor else "")
+        + f"{results.rooms} encrypted rooms x 5 people (facilitator + 4 of a shared pool); "
         f"{results.accounts} distinct accounts + the bot; {PAUSE:.0f} s pause after each step"
     )
     header = [
@@ -424,11 +433,14 @@ def main() -> int:
     parser.add_argument("--step", type=float, default=60.0, help="seconds per step")
     parser.add_argument("--quick", action="store_true", help="10 rooms, 2 steps of 15 s")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder and logs")
+    parser.add_argument(
+        "--floor", action="store_true", help="the same load on a minimal echo bot instead"
+    )
     settings = parser.parse_args()
     if settings.quick:
         settings.rooms, settings.pool, settings.rates, settings.step = 10, 8, "2,5", 15.0
     settings.rates = [float(r) for r in str(settings.rates).split(",")]
-    results = Results()
+    results = Results(floor=settings.floor)
     return run_main(
         "load", settings.keep, lambda w: run(w, settings, results), lambda: report(results)
     )
