@@ -3,14 +3,17 @@
 The bot talks to the proxy; members talk to Synapse directly. With `every`, every
 `every`-th message send is refused with M_LIMIT_EXCEEDED and `retry_after_ms`, as a
 rate-limited homeserver does, before it reaches Synapse, so nothing refused was stored.
-`outage()` stops listening for a while, as a homeserver that is down.
+`outage()` stops listening for a while, as a homeserver that is down; `bad_gateway()`
+answers every request with 502, as a reverse proxy does while the homeserver behind it is
+down, and counts the syncs it refused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
@@ -28,6 +31,21 @@ class LimitingProxy:
     forwarded_sends: int = 0
     restart: Callable[[], Awaitable[None]] | None = None
     stop: Callable[[], Awaitable[None]] | None = None
+    failing: str = ""
+    """requests whose path contains this are answered 502 Bad Gateway ("/" for all)"""
+    refused_syncs: int = 0
+    refused_sends: int = 0
+    send_refused: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @contextlib.contextmanager
+    def bad_gateway(self, paths: str = "/") -> Iterator[None]:
+        """For the block, requests whose path contains `paths` get 502, as from a proxy
+        whose upstream is gone."""
+        self.failing = paths
+        try:
+            yield
+        finally:
+            self.failing = ""
 
     @contextlib.asynccontextmanager
     async def outage(self) -> AsyncIterator[None]:
@@ -51,6 +69,12 @@ async def limiting_proxy(
 
     async def forward(request: web.Request) -> web.StreamResponse:
         nonlocal sends
+        if proxy.failing and proxy.failing in request.path:
+            proxy.refused_syncs += request.path.endswith("/sync")
+            if request.method == "PUT" and "/send/" in request.path:
+                proxy.refused_sends += 1
+                proxy.send_refused.set()
+            return web.Response(status=502, text="Bad Gateway")
         if request.method == "PUT" and "/send/" in request.path:
             sends += 1
             if every and sends % every == 0:

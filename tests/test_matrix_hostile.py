@@ -326,3 +326,47 @@ async def test_signals_sent_while_the_homeserver_is_down_for_the_bot_are_applied
     assert [entry.person.id for entry in meeting.stack] == [alice.user_id, bob.user_id]
     joined = [r for r in records if r.kind == "joined stack"]
     assert len(joined) == 3
+
+
+async def test_a_proxy_answering_502_slows_the_bots_syncs_and_it_answers_once_it_is_back(
+    homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
+) -> None:
+    bot_id = await register_bot(homeserver)
+    alice = await make_member("alice")
+    async with limiting_proxy(homeserver.base_url) as proxy:
+        behind_proxy = dataclasses.replace(homeserver, base_url=proxy.base_url)
+        async with running_bot(write_bot_config(behind_proxy, bot_id, tmp_path)) as bot:
+            room = await meeting_room(alice, bot_id)
+            await say(alice, room, "start meeting Gateway", bot_id)
+            with proxy.bad_gateway():
+                asked = await alice.send_text(room, "stack")
+                await asyncio.sleep(6.0)
+            answer = await alice.wait_reply_to(asked, bot_id, timeout=60)
+            assert not bot.task.done()
+
+    # Without a pause nio asks again at once: hundreds of refused syncs in 6 s, not a few.
+    assert 1 <= proxy.refused_syncs <= 10, proxy.refused_syncs
+    assert "you are on the stack" in answer.body
+
+
+async def test_a_reply_refused_with_502_is_sent_again_and_arrives_once(
+    homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
+) -> None:
+    bot_id = await register_bot(homeserver)
+    alice = await make_member("alice")
+    async with limiting_proxy(homeserver.base_url) as proxy:
+        behind_proxy = dataclasses.replace(homeserver, base_url=proxy.base_url)
+        async with running_bot(write_bot_config(behind_proxy, bot_id, tmp_path)):
+            room = await meeting_room(alice, bot_id)
+            await say(alice, room, "start meeting Gateway", bot_id)
+            with proxy.bad_gateway("/send/"):
+                asked = await alice.send_text(room, "stack")
+                await asyncio.wait_for(proxy.send_refused.wait(), timeout=30)
+                await asyncio.sleep(2.5)  # the bot tries again meanwhile, and is refused
+            answer = await alice.wait_reply_to(asked, bot_id, timeout=60)
+            await say(alice, room, "where am I", bot_id)
+
+    replies = [m for m in bot_messages(alice, bot_id, room) if m.in_reply_to == asked]
+    assert proxy.refused_sends >= 1
+    assert "you are on the stack" in answer.body
+    assert len([m for m in replies if m.replaces is None]) == 1

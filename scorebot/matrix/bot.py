@@ -45,6 +45,11 @@ SYNC_FILTER = {"room": {"timeline": {"limit": 200}}}
 """Synapse sends only 10 timeline events per room by default; a burst after a restart is
 more, and a gap ("limited") must then be filled from /messages."""
 
+SYNC_ERROR_PAUSE = 1.0
+"""seconds to wait after the first error answer to a sync; doubled for each one after"""
+SYNC_ERROR_LONGEST = 30.0
+"""seconds: the longest wait between syncs that keep getting error answers"""
+
 BACKFILL_PAGES = 20
 BACKFILL_PAGE = 100
 """events per /messages page when filling a gap"""
@@ -93,6 +98,8 @@ class MatrixBot:
         self._position = ""
         """the token the next sync response continues from"""
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._sync_errors = 0
+        """error answers to sync in a row: the pause before the next one grows with them"""
 
     async def load_memory(self) -> None:
         """What the adapter memory table kept; on the first start after an upgrade, first
@@ -132,14 +139,33 @@ class MatrixBot:
 
     async def sync_forever(self, since: str) -> None:
         self.client.add_response_callback(self._on_sync, nio.SyncResponse)
+        self.client.add_response_callback(self._on_sync_error, nio.SyncError)
         await self.client.sync_forever(
             timeout=SYNC_TIMEOUT, since=since, full_state=True, sync_filter=SYNC_FILTER
         )
 
     # ------------------------------------------------------------ the one callback
 
+    async def _on_sync_error(self, response: Any) -> None:
+        """nio waits by itself when the homeserver cannot be reached or says "too many
+        requests", but an error answer (a reverse proxy's 502 while the homeserver behind it
+        is down) comes back at once and nio syncs again at once: without a pause here the
+        bot would ask hundreds of times a second. nio awaits this callback inside its sync
+        loop, so the pause delays the next sync; it grows while errors go on."""
+        if getattr(response, "status_code", None) in ("M_LIMIT_EXCEEDED", 429):
+            return  # nio already waited as the server asked
+        pause = min(SYNC_ERROR_PAUSE * 2**self._sync_errors, SYNC_ERROR_LONGEST)
+        self._sync_errors += 1
+        log.warning(
+            "the homeserver answered the sync with an error (%s); trying again in %.0f s",
+            getattr(response, "message", None) or response,
+            pause,
+        )
+        await asyncio.sleep(pause)
+
     async def _on_sync(self, response: Any) -> None:
         # nio awaits this inside its sync loop: it only converts and enqueues.
+        self._sync_errors = 0
         since, self._position = self._position, str(response.next_batch)
         self._answer_invites(response)
         # Raises (stopping sync, so the bot, before the position moves) if a gap stays open.
