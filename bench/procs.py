@@ -136,14 +136,12 @@ def echo_command(homeserver: str, user_id: str, password: str, store: Path) -> l
         sys.executable,
         "-m",
         "bench.echo_bot",
-        "--homeserver",
-        homeserver,
-        "--user",
-        user_id,
-        "--password",
-        password,
-        "--store",
-        str(store),
+        # name=value: a generated password may start with "-", which argparse would
+        # otherwise take for an option of its own.
+        f"--homeserver={homeserver}",
+        f"--user={user_id}",
+        f"--password={password}",
+        f"--store={store}",
     ]
 
 
