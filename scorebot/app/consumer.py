@@ -71,7 +71,6 @@ class Consumer:
         """saving failed and has not worked since"""
         self._told: list[str] = []
         """rooms told that saving fails, to be told when it works again"""
-        self._outages = 0
 
     async def run(self, inbox: asyncio.Queue[Item]) -> None:
         """Forever, one item at a time; an item the store cannot save is held and tried
@@ -112,8 +111,6 @@ class Consumer:
             return None
         told = rate_limited(sender, private)
         destination = item.destination if isinstance(item, Inbound) else Private(sender.id)
-        if private and isinstance(destination, InRoom):
-            destination = Private(sender.id)
         return Notice(f"{key}/skipped", item.room, told.text, destination)
 
     async def handle_until_saved(self, item: Item, first_retry: float = FIRST_RETRY) -> None:
@@ -125,7 +122,6 @@ class Consumer:
                 if not self._failing:
                     log.error("cannot save: %s; holding new input until saving works", error)
                     self._failing = True
-                    self._outages += 1
                     self._told = self._running_rooms()
                     self._say(STORAGE_DOWN, "down")
                 await asyncio.sleep(pause)
@@ -145,7 +141,7 @@ class Consumer:
         self.sender.post(
             [
                 Outgoing(
-                    storage_notice_id(room, self._outages, what),
+                    storage_notice_id(room, what),
                     ToRoom(room),
                     OutKind.MESSAGE,
                     text,

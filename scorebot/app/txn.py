@@ -29,8 +29,9 @@ def companion_id(txn: str, what: str) -> str:
     return f"{txn}.{what}"
 
 
-def storage_notice_id(room: str, outage: int, what: str) -> str:
-    """A notice that saving stopped (`what` = "down") or works again ("back"), never stored:
-    unique per room and outage of this run."""
+def storage_notice_id(room: str, what: str) -> str:
+    """A notice that saving stopped (`what` = "down") or works again ("back"). Never
+    stored, so never sent again after a restart: random, so that the homeserver does not
+    take a later outage's notice for an earlier one."""
     digest = hashlib.sha256(room.encode()).hexdigest()[:16]
-    return f"sbstore{digest}.{outage}.{what}.{secrets.token_hex(4)}"
+    return f"sbstore{digest}.{what}.{secrets.token_hex(8)}"
