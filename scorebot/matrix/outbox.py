@@ -119,8 +119,6 @@ class MatrixOutbox:
         self._edit = edit_stack_message
         self._gate = asyncio.Semaphore(concurrency)
         self._lanes: dict[Target, _Lane] = {}
-        self.sent: list[str] = []
-        """event ids sent, newest last (for diagnostics and tests)"""
 
     async def start(self) -> None:
         """Send what was committed but not sent before the last stop, with its own ids."""
@@ -358,7 +356,6 @@ class MatrixOutbox:
         if isinstance(response, nio.RoomSendResponse):
             event_id = str(response.event_id)
             self._memory.senders[event_id] = str(client.user_id)
-            self.sent.append(event_id)
             return event_id
         log.warning("sending to %s failed: %s", room, getattr(response, "message", response))
         return None
