@@ -23,6 +23,15 @@ class Applied:
     events: tuple[ev.Event, ...]
 
 
+def step_to_commit(before: Meeting, signal: Signal) -> tuple[Meeting, list[ev.Event]] | None:
+    """The core's step, or None when there is nothing to commit: a clock tick that changed
+    nothing (ticks come every few seconds; only a due reminder is worth a write)."""
+    after, events = step(before, signal)
+    if isinstance(signal.cue, Tick) and after == before:
+        return None
+    return after, events
+
+
 async def apply_signal(
     store: Store, signal: Signal, room: str, defaults: Settings | None = None
 ) -> Applied | None:
@@ -35,9 +44,10 @@ async def apply_signal(
         log.debug("signal %s already applied; skipping", signal.key)
         return None
     before = await store.load(room) or Meeting(room, settings=defaults or Settings())
-    after, events = step(before, signal)
-    if isinstance(signal.cue, Tick) and after == before:
+    stepped = step_to_commit(before, signal)
+    if stepped is None:
         return None
+    after, events = stepped
     if not await store.apply(signal.key, before, after, records(events, signal.at)):
         return None
     return Applied(signal, after, tuple(events))

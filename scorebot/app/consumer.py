@@ -17,6 +17,7 @@ import html as html_lib
 import logging
 from dataclasses import dataclass
 
+from scorebot.app.apply import step_to_commit
 from scorebot.app.items import SYNC_POSITION, Checkpoint, Inbound, InRoom, Item, Notice, Private
 from scorebot.app.ports import Outgoing, OutKind, Sender, StorageError, Store, ToRoom
 from scorebot.app.replies import outgoing_for, outgoing_notice
@@ -24,7 +25,7 @@ from scorebot.app.txn import storage_notice_id
 from scorebot.core import events as ev
 from scorebot.core.fairness import Admission, Fairness
 from scorebot.core.minutes import Record, records
-from scorebot.core.model import Meeting, Person, Settings, Signal, Source, Status, Tick
+from scorebot.core.model import Meeting, Person, Settings, Signal, Source, Status
 from scorebot.core.render import (
     STACK_CHANGED_KINDS,
     STORAGE_BACK,
@@ -191,9 +192,10 @@ class Consumer:
         before = await self.meeting(item.room) or Meeting(
             item.room, settings=self.settings.defaults
         )
-        after, events = step(before, signal)
-        if isinstance(signal.cue, Tick) and after == before:
+        stepped = step_to_commit(before, signal)
+        if stepped is None:
             return
+        after, events = stepped
         lines = records(events, signal.at)
         outgoing = await self._outgoing(item, after, events, lines)
         if not await self.store.apply(signal.key, before, after, lines, outgoing):
