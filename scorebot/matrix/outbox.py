@@ -20,7 +20,6 @@ keys before each send so people who just joined can read the answer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html as html_lib
 import logging
 from collections.abc import Callable, Sequence
@@ -36,8 +35,8 @@ from scorebot.app.txn import batch_id, companion_id
 from scorebot.config import ShareKeysWith
 from scorebot.core.ids import localpart
 from scorebot.core.sanitize import clean
-from scorebot.matrix.device_trust import share_keys_by_policy
 from scorebot.matrix.memory import STACK_MESSAGES_VALUE, AdapterMemory
+from scorebot.matrix.sending import send_event
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +49,6 @@ REPLY_IDS = "org.scorebot.reply_ids"
 """content field listing the transaction ids of the replies an event carries (for audits)"""
 ROOM_WAIT = 30.0
 """seconds to wait for a newly created direct chat to appear in sync"""
-SERVER_ERROR_PAUSE = 1.0
-"""seconds before sending again after the homeserver failed on its side; doubled each time"""
-SERVER_ERROR_LONGEST = 30.0
-"""seconds: the longest wait between such tries"""
 INVITE_WAIT = 300.0
 """seconds a private reply waits for the person to accept the bot's direct chat; what is
 encrypted before they join, they could not read"""
@@ -326,46 +321,22 @@ class MatrixOutbox:
         if room not in client.rooms:
             log.warning("not in room %s; reply dropped", room)
             return None
-        pause = SERVER_ERROR_PAUSE
-        while True:
-            async with self._gate:
-                if client.should_query_keys:
-                    # Another send or the sync loop may have emptied the query set; nio
-                    # then refuses.
-                    with contextlib.suppress(nio.LocalProtocolError):
-                        await client.keys_query()
-                await share_keys_by_policy(client, room, self._share_keys_with)
-                # nio waits and retries by itself when the server says "too many requests"
-                # or cannot be reached.
-                response = await client.room_send(
-                    room, event_type, content, tx_id=txn, ignore_unverified_devices=True
-                )
-            if not _server_error(response):
-                break
-            # A 5xx (a proxy's 502 while the homeserver restarts) comes back at once and nio
-            # does not try again: wait and send again under the same id, which the
-            # homeserver keeps once. Later replies to this room wait behind it, in order.
-            log.warning(
-                "the homeserver could not take a reply to %s (%s); trying again in %.0f s",
-                room,
-                getattr(response, "message", response),
-                pause,
-            )
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, SERVER_ERROR_LONGEST)
+        # Later replies to this room wait behind this one, in order, while it is retried.
+        response = await send_event(
+            client,
+            room,
+            event_type,
+            content,
+            txn=txn,
+            share_keys_with=self._share_keys_with,
+            gate=self._gate,
+        )
         if isinstance(response, nio.RoomSendResponse):
             event_id = str(response.event_id)
             self._memory.senders[event_id] = str(client.user_id)
             return event_id
         log.warning("sending to %s failed: %s", room, getattr(response, "message", response))
         return None
-
-
-def _server_error(response: Any) -> bool:
-    """The homeserver (or a proxy in front of it) failed on its side: worth trying again."""
-    transport = getattr(response, "transport_response", None)
-    status = getattr(transport, "status", None)
-    return isinstance(response, nio.ErrorResponse) and isinstance(status, int) and status >= 500
 
 
 def _as_before_the_stop(pending: list[Pending]) -> list[Pending]:

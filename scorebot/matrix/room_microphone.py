@@ -23,8 +23,8 @@ from typing import Any, TextIO
 import nio  # type: ignore[import-untyped, unused-ignore]
 
 from scorebot.config import Config, ConfigError, ShareKeysWith, SpeechConfig
-from scorebot.matrix.device_trust import share_keys_by_policy
 from scorebot.matrix.identity import ensure_identity
+from scorebot.matrix.sending import send_event
 from scorebot.matrix.session import (
     SessionError,
     make_data_folder,
@@ -110,17 +110,13 @@ class RoomMicrophone:
         room = client.rooms.get(self.room_id)
         if room is not None and room.encrypted and not room.members_synced:
             await client.joined_members(self.room_id)
-        if client.should_query_keys:
-            with contextlib.suppress(nio.LocalProtocolError):
-                await client.keys_query()
-        await share_keys_by_policy(client, self.room_id, self.share_keys_with)
-        # nio waits and sends again by itself when the server says "too many requests".
-        response = await client.room_send(
+        response = await send_event(
+            client,
             self.room_id,
             "m.room.message",
             to_content(heard),
-            tx_id=transaction_id(heard.key),
-            ignore_unverified_devices=True,
+            txn=transaction_id(heard.key),
+            share_keys_with=self.share_keys_with,
         )
         if isinstance(response, nio.RoomSendResponse):
             return str(response.event_id)
