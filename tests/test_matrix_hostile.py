@@ -78,6 +78,14 @@ async def test_a_member_cannot_end_or_forge_someone_elses_call_membership(
     assert not [m for m in seen if _name(mallory) in m.body]
 
 
+async def at_once(member: Member, room: str, texts: list[str]) -> list[str]:
+    """A flood: the first message on its own (it sets up the room key), the rest all at
+    once, so it is a flood however slow this machine is today."""
+    first = await member.send_text(room, texts[0])
+    rest = await asyncio.gather(*(member.send_text(room, text) for text in texts[1:]))
+    return [first, *rest]
+
+
 async def test_a_member_flooding_the_room_cannot_hold_up_anothers_confirmation(
     homeserver: Homeserver, make_member: MakeMember, tmp_path: Path
 ) -> None:
@@ -104,7 +112,7 @@ async def test_a_member_flooding_the_room_cannot_hold_up_anothers_confirmation(
     bodies = [m.body for m in to_spam]
     # The first few were answered, the skipping was said once, and the long answers (the
     # minutes, the help, the stack) were each posted once at most; what the flood won back
-    # as time passed (one signal per 2 s) was answered once per question.
+    # as time passed (ten signals a second) was answered once per question.
     assert len(skipped) == 1
     assert any(f"{_name(mallory)}, you are on the stack" in b for b in bodies)
     assert sum("Here are the minutes" in b for b in bodies) <= 1
@@ -230,7 +238,7 @@ async def test_hostile_events_neither_fool_nor_silence_the_bot_in_any_room(
 
         # While all that is handled, an answer in another room still arrives.
         elsewhere = await say(bob, other, "stack?", bot_id)
-        spam = [await mallory.send_text(room, "stack?") for _ in range(40)]
+        spam = await at_once(mallory, room, ["stack?"] * 40)
         final = await say(alice, room, "stack?", bot_id)
         seen = bot_messages(alice, bot_id, room)
     meeting, _ = await stored_meeting(bot.config.storage.database, room)
