@@ -60,6 +60,9 @@ def replay(signals: list[Signal]) -> tuple[Meeting, History, History, tuple[str,
                     speaking = None
                 case ev.Called():
                     speaking = (event.person.id, signal.at)
+                case ev.Renamed(position=None) if speaking is not None:
+                    # "in the room N" was named while speaking: the turn is now theirs.
+                    speaking = (event.person.id, speaking[1])
                 case _:
                     pass
     return meeting, in_topic, in_meeting, speaking
