@@ -16,64 +16,117 @@ from speech.vocabulary import Vocabulary
 
 
 def match(transcript: Transcript, vocabulary: Vocabulary) -> Cue | None:
-    """The cue this one utterance is, or None. Pure: no state, no debounce."""
+    """The cue this one utterance is, or None. Pure: no state, no debounce.
+
+    The best reading decides when it is a cue phrase (its words confident enough). When it
+    is not, a reading a little less likely (within the vocabulary's margin) that is
+    exactly a cue phrase counts: grammar mode often hears a neighbouring grammar word
+    ("다음 가 할게요" for "반박 할게요"), and ordinary talk rarely has a whole cue phrase
+    among its readings, being longer than any cue."""
     if not transcript.final:
         return None
-    words = _trim(_merge_repeats(transcript.words), {f.casefold() for f in vocabulary.fillers})
+    heard = _heard_as(transcript.words, vocabulary)
+    if heard is not None:
+        return _accepted(heard, vocabulary, vocabulary.threshold_for(heard.cue))
+    if not transcript.words:
+        return None
+    for alternative in transcript.alternatives:
+        if alternative.gap > vocabulary.margin:
+            break
+        heard = _heard_as(alternative.words, vocabulary)
+        if heard is None or alternative.gap > vocabulary.margin_for(heard.cue):
+            continue
+        if not _covers(heard.words, transcript.words):
+            continue
+        cue = _accepted(heard, vocabulary, 0.0)
+        if cue is not None:
+            return cue
+    return None
+
+
+SPAN_SLACK = 0.3
+"""seconds: how much of the best reading's speech another reading may leave out at either end"""
+
+
+def _covers(words: list[Word], best: tuple[Word, ...]) -> bool:
+    """The cue's own words (no hesitation sound or ending) span the speech the best reading
+    heard: "발언 취소 요" is no reading of an utterance whose best reading is "발언 취소
+    발언 를", which heard more after it, though a long "요" may cover that time."""
+    return bool(words) and (
+        words[0].start <= best[0].start + SPAN_SLACK and words[-1].end >= best[-1].end - SPAN_SLACK
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Heard:
+    """A reading that is a cue phrase: which cue, the name said with it, its words."""
+
+    cue: str
+    name: str | None
+    words: list[Word]
+    sure: list[Word]
+    """the words whose confidence counts (a stand-in word's does not)"""
+
+
+def _heard_as(heard: tuple[Word, ...], vocabulary: Vocabulary) -> _Heard | None:
+    words = _trim(_merge_repeats(heard), {f.casefold() for f in vocabulary.fillers})
     if not words:
         return None
     endings = {e.casefold() for e in vocabulary.endings}
     if len(words) > 1 and words[-1].text.casefold() in endings:
         # "의사진행 발언 요": try the phrase with its ending first, then without.
-        return _match_words(words, vocabulary) or _match_words(words[:-1], vocabulary)
-    return _match_words(words, vocabulary)
+        return _phrase(words, vocabulary) or _phrase(words[:-1], vocabulary)
+    return _phrase(words, vocabulary)
 
 
-def _match_words(words: list[Word], vocabulary: Vocabulary) -> Cue | None:
+def _phrase(words: list[Word], vocabulary: Vocabulary) -> _Heard | None:
     tokens = [word.text.casefold() for word in words]
     names = [(name, name.casefold().split()) for name in vocabulary.names]
-    stand_ins = {word.casefold() for word in vocabulary.stand_ins}
+    particles = {word.casefold() for word in vocabulary.stand_ins}
+    common = {word.casefold() for word in (*vocabulary.soundalikes, *vocabulary.ordinary)}
     for cue, phrase in vocabulary.phrases():
         spoken = phrase.casefold().split()
-        found: str | None = None
-        sure = words
         if tokens == spoken:
-            found = ""
-        elif _stood_in(tokens, spoken, stand_ins):
+            return _Heard(cue, None, words, words)
+        if _stood_in(tokens, spoken, particles, common):
             # the stand-in is a mishearing: its confidence says nothing about the cue
-            found, sure = "", words[1:]
-        elif cue in vocabulary.named:
+            return _Heard(cue, None, words, words[1:])
+        if cue in vocabulary.named:
             for name, name_tokens in names:
                 if tokens in (spoken + name_tokens, name_tokens + spoken):
-                    found = name
-                    break
-        if found is None:
-            continue
-        confidence = min(word.confidence for word in sure)
-        if confidence < vocabulary.threshold_for(cue):
-            return None
-        seconds = words[-1].end - words[0].start
-        if not vocabulary.min_seconds <= seconds <= vocabulary.max_seconds:
-            return None
-        return Cue(
-            cue=cue,
-            name=found or None,
-            start=words[0].start,
-            end=words[-1].end,
-            confidence=confidence,
-            text=" ".join(word.text for word in words),
-        )
+                    return _Heard(cue, name, words, words)
     return None
 
 
-def _stood_in(tokens: list[str], spoken: list[str], stand_ins: set[str]) -> bool:
-    """ "는 발언자" for "다음 발언자": a stand-in for the first word, the rest exact and long."""
+def _accepted(heard: _Heard, vocabulary: Vocabulary, threshold: float) -> Cue | None:
+    """The cue, if its words are confident enough and it lasts a plausible time."""
+    words = heard.words
+    confidence = min(word.confidence for word in heard.sure)
+    if confidence < threshold:
+        return None
+    seconds = words[-1].end - words[0].start
+    if not vocabulary.min_seconds <= seconds <= vocabulary.max_seconds:
+        return None
+    return Cue(
+        cue=heard.cue,
+        name=heard.name,
+        start=words[0].start,
+        end=words[-1].end,
+        confidence=confidence,
+        text=" ".join(word.text for word in words),
+    )
+
+
+def _stood_in(tokens: list[str], spoken: list[str], stand_ins: set[str], common: set[str]) -> bool:
+    """ "는 발언자" for "다음 발언자": a stand-in for the first word, the rest exact, long,
+    and not itself a word of ordinary talk ("를 할게요" is talk, not "반박 할게요")."""
     return (
         len(spoken) >= 2
         and len(tokens) == len(spoken)
         and tokens[0] in stand_ins
         and tokens[1:] == spoken[1:]
         and len("".join(spoken[1:])) >= 2
+        and " ".join(spoken[1:]) not in common
     )
 
 

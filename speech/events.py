@@ -41,12 +41,27 @@ class Word:
 
 
 @dataclass(frozen=True, slots=True)
+class Alternative:
+    """A less likely reading of the same utterance (vosk's N-best list)."""
+
+    words: tuple[Word, ...]
+    gap: float
+    """how far its score is below the best reading's (log-likelihood, >= 0)"""
+
+    @property
+    def text(self) -> str:
+        return " ".join(word.text for word in self.words)
+
+
+@dataclass(frozen=True, slots=True)
 class Transcript:
     """One utterance, as vosk's endpointing closed it."""
 
     words: tuple[Word, ...]
     final: bool = True
     """False for a partial result (the utterance is still going on)"""
+    alternatives: tuple[Alternative, ...] = ()
+    """the next best readings, most likely first (empty unless the recognizer keeps them)"""
 
     @property
     def text(self) -> str:

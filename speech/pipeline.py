@@ -62,7 +62,8 @@ class CuePipeline:
         transcripts: bool = False,
     ) -> None:
         grammar, self.missing = grammar_for(model, vocabulary)
-        self.recognizer: Recognizer = model.recognizer(grammar)
+        # the next best readings matter only to a vocabulary that looks below the best one
+        self.recognizer: Recognizer = model.recognizer(grammar, alternatives=vocabulary.margin > 0)
         self.detector = CueDetector(vocabulary)
         self.vocabulary = vocabulary
         self.endpointing = endpointing

@@ -9,15 +9,16 @@ import ctypes
 import ctypes.util
 import json
 import logging
+import math
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from speech.errors import ModelMissingError, SpeechLibraryMissingError
-from speech.events import SAMPLE_RATE, Transcript, Word
+from speech.events import SAMPLE_RATE, Alternative, Transcript, Word
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,13 @@ class Tuning:
     seed: int | None = 0
     """seed for libc `rand()`, which Kaldi's dither draws from (None: leave it alone).
     Seeded before each utterance, so one file decodes to the same words every time"""
+    alternatives: int = 30
+    """readings of each utterance to keep when a recognizer asks for alternatives (vosk's
+    N-best list): the cue detector looks a little way down it, because grammar mode often
+    puts a neighbouring grammar word just above the cue"""
+    lattice_beam: float = 6.0
+    """how far below the best reading the decoder keeps others (vosk's models use 2.0,
+    which leaves the N-best list nearly empty)"""
 
 
 def _vosk() -> Any:
@@ -73,8 +81,12 @@ class Model:
                         "`scorebot models verify`, or fetch it again."
                     ) from None
 
-    def recognizer(self, grammar: list[str], sample_rate: int = SAMPLE_RATE) -> Recognizer:
-        return Recognizer(self, grammar, sample_rate)
+    def recognizer(
+        self, grammar: list[str], sample_rate: int = SAMPLE_RATE, alternatives: bool = False
+    ) -> Recognizer:
+        """A recognizer on `grammar`; with `alternatives`, its transcripts carry the next
+        best readings (`Tuning.alternatives` of them) and word confidences from them."""
+        return Recognizer(self, grammar, sample_rate, alternatives)
 
 
 def _write_overlay(model: Path, overlay: Path, tuning: Tuning) -> None:
@@ -92,6 +104,7 @@ def _write_overlay(model: Path, overlay: Path, tuning: Tuning) -> None:
         "--endpoint.rule2.min-trailing-silence": silence,
         "--endpoint.rule3.min-trailing-silence": max(silence * 2, 0.6),
         "--endpoint.rule4.min-trailing-silence": max(silence * 4, 1.2),
+        "--lattice-beam": tuning.lattice_beam,
     }
     kept = [line for line in lines if line.split("=")[0] not in rules]
     kept += [f"{key}={value:.2f}" for key, value in rules.items()]
@@ -107,13 +120,21 @@ def seed_dither(seed: int) -> None:
 class Recognizer:
     """One stream of 16 kHz mono 16-bit audio in; final transcripts out, one per utterance."""
 
-    def __init__(self, model: Model, grammar: list[str], sample_rate: int = SAMPLE_RATE) -> None:
+    def __init__(
+        self,
+        model: Model,
+        grammar: list[str],
+        sample_rate: int = SAMPLE_RATE,
+        alternatives: bool = False,
+    ) -> None:
         vosk = _vosk()
         self._seed = model.tuning.seed
         self._recognizer = vosk.KaldiRecognizer(
             model._model, sample_rate, json.dumps(grammar, ensure_ascii=False)
         )
         self._recognizer.SetWords(True)
+        if alternatives and model.tuning.alternatives:
+            self._recognizer.SetMaxAlternatives(model.tuning.alternatives)
         self._reseed()
 
     def _reseed(self) -> None:
@@ -139,15 +160,64 @@ class Recognizer:
 
 
 def parse_result(text: str) -> Transcript:
-    """A vosk result (JSON with `result`: word, start, end, conf) as a `Transcript`."""
+    """A vosk result as a `Transcript`: either one reading (`result`: word, start, end,
+    conf) or an N-best list (`alternatives`: confidence = log-likelihood, result: word,
+    start, end), whose word confidences are then the likelihood share of the readings
+    that have the same word at the same time."""
     data = json.loads(text)
-    words = tuple(
-        Word(
-            text=str(item["word"]),
-            start=float(item["start"]),
-            end=float(item["end"]),
-            confidence=float(item.get("conf", 1.0)),
+    if "alternatives" not in data:
+        words = tuple(
+            Word(
+                text=str(item["word"]),
+                start=float(item["start"]),
+                end=float(item["end"]),
+                confidence=float(item.get("conf", 1.0)),
+            )
+            for item in data.get("result", [])
         )
-        for item in data.get("result", [])
+        return Transcript(words=words, final=True)
+    readings = sorted(
+        (
+            (float(entry.get("confidence", 0.0)), _timed_words(entry.get("result", [])))
+            for entry in data["alternatives"]
+        ),
+        key=lambda reading: -reading[0],
     )
-    return Transcript(words=words, final=True)
+    if not readings:
+        return Transcript(words=(), final=True)
+    best = readings[0][0]
+    weights = [math.exp(score - best) for score, _ in readings]
+    total = sum(weights)
+    shares = [weight / total for weight in weights]
+
+    def confident(words: list[Word]) -> tuple[Word, ...]:
+        return tuple(replace(word, confidence=_share(word, readings, shares)) for word in words)
+
+    alternatives = tuple(
+        Alternative(words=confident(words), gap=best - score) for score, words in readings[1:]
+    )
+    return Transcript(words=confident(readings[0][1]), final=True, alternatives=alternatives)
+
+
+def _share(word: Word, readings: list[tuple[float, list[Word]]], shares: list[float]) -> float:
+    """The likelihood share of the readings that have `word` at its time."""
+    held = sum(
+        share
+        for share, (_, words) in zip(shares, readings, strict=True)
+        if any(_same(word, other) for other in words)
+    )
+    return min(1.0, held)
+
+
+def _timed_words(items: list[dict[str, Any]]) -> list[Word]:
+    return [
+        Word(str(item["word"]), float(item["start"]), float(item["end"]), 1.0) for item in items
+    ]
+
+
+def _same(word: Word, other: Word) -> bool:
+    """The same word heard at (about) the same time: each one's middle inside the other."""
+    if word.text != other.text:
+        return False
+    middle, other_middle = (word.start + word.end) / 2, (other.start + other.end) / 2
+    return other.start <= middle <= other.end or word.start <= other_middle <= word.end

@@ -39,6 +39,12 @@ class Vocabulary:
     """lowest word confidence (0..1) for a cue"""
     thresholds: dict[str, float] = field(default_factory=dict)
     """per-cue overrides of `threshold`"""
+    margin: float = 0.0
+    """how far below the best reading of an utterance (log-likelihood) a reading that is
+    exactly a cue phrase may be and still count, when the best reading is no cue
+    (0: only the best reading counts)"""
+    margins: dict[str, float] = field(default_factory=dict)
+    """per-cue overrides of `margin` (each at most `margin`)"""
     confirm: dict[str, float] = field(default_factory=dict)
     """cue -> seconds of quiet after it before it counts: a cue that sounds like the start
     of many sentences ("저 요" like "제 친구는…") is dropped if talk goes on within them"""
@@ -55,6 +61,9 @@ class Vocabulary:
 
     def threshold_for(self, cue: str) -> float:
         return self.thresholds.get(cue, self.threshold)
+
+    def margin_for(self, cue: str) -> float:
+        return min(self.margins.get(cue, self.margin), self.margin)
 
     def phrases(self) -> list[tuple[str, str]]:
         """(cue, phrase) pairs, longest phrase first."""
@@ -154,6 +163,10 @@ def parse(data: dict[str, object], language: str) -> Vocabulary:
     if not isinstance(thresholds_raw, dict):
         raise VocabularyError(f"the {language} vocabulary's [thresholds] must be a table.")
     thresholds = {str(k): float(v) for k, v in thresholds_raw.items()}
+    margins_raw = data.get("margins", {})
+    if not isinstance(margins_raw, dict):
+        raise VocabularyError(f"the {language} vocabulary's [margins] must be a table.")
+    margins = {str(k): float(v) for k, v in margins_raw.items()}
     confirm_raw = data.get("confirm", {})
     if not isinstance(confirm_raw, dict):
         raise VocabularyError(f"the {language} vocabulary's [confirm] must be a table.")
@@ -169,6 +182,8 @@ def parse(data: dict[str, object], language: str) -> Vocabulary:
         named=frozenset(_strings(data.get("named", ["stack", "unstack", "ouch"]), "named")),
         threshold=float(data.get("threshold", 0.6)),  # type: ignore[arg-type]
         thresholds=thresholds,
+        margin=float(data.get("margin", 0.0)),  # type: ignore[arg-type]
+        margins=margins,
         confirm=confirm,
         min_seconds=float(data.get("min_seconds", 0.15)),  # type: ignore[arg-type]
         max_seconds=float(data.get("max_seconds", 3.0)),  # type: ignore[arg-type]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import replace
 
 import pytest
 
@@ -173,3 +175,95 @@ def test_a_stand_in_needs_the_rest_of_the_phrase_exact_and_long_enough() -> None
     assert match(heard("를", "는", "발언자"), korean) is None  # one stand-in only
     assert match(heard("발언자"), korean) is None  # nothing in place of the first word
     assert match(heard("회의", "발언자"), korean) is None  # a word, not a stand-in particle
+    # the rest is itself a word of ordinary talk: "를 할게요" is "I'll do it", not a cue
+    talk = replace(korean, cues={**korean.cues, "direct": ("반박 할게요",)})
+    assert "할게요" in talk.soundalikes
+    assert match(heard("를", "할게요"), talk) is None
+    assert match(heard("반박", "할게요"), talk) is not None
+
+
+def nbest(
+    *readings: tuple[float, list[str]], start: float = 1.0, seconds: float = 0.0
+) -> Transcript:
+    """A final result as vosk writes it with SetMaxAlternatives: readings with their
+    log-likelihood ("confidence"), words timed but without confidences: 0.3 s each, or
+    sharing `seconds` evenly (every reading then spans the same speech)."""
+
+    def timed(words: list[str]) -> list[dict[str, object]]:
+        step = seconds / len(words) if seconds else 0.3
+        return [
+            {"end": start + step * (i + 1), "start": start + step * i, "word": w}
+            for i, w in enumerate(words)
+        ]
+
+    alternatives = [
+        {"confidence": score, "result": timed(words), "text": " ".join(words)}
+        for score, words in readings
+    ]
+    return parse_result(json.dumps({"alternatives": alternatives}))
+
+
+def test_an_nbest_result_gives_the_best_reading_with_likelihood_shares_as_confidences() -> None:
+    transcript = nbest((98.0, ["다", "가", "할게요"]), (100.0, ["다음", "가", "할게요"]))
+    assert transcript.text == "다음 가 할게요"  # the likelier reading, whatever vosk's order
+    first, second, third = transcript.words
+    share = 1 / (1 + math.exp(-2.0))
+    assert first.confidence == pytest.approx(share)  # only the best reading has "다음" there
+    assert second.confidence == pytest.approx(1.0) and third.confidence == pytest.approx(1.0)
+    (other,) = transcript.alternatives
+    assert other.text == "다 가 할게요" and other.gap == pytest.approx(2.0)
+    assert other.words[0].confidence == pytest.approx(1 - share)
+
+
+def test_a_cue_phrase_a_little_below_the_best_reading_is_heard_within_the_margin() -> None:
+    korean = replace(load("ko"), margin=6.0, margins={})
+    transcript = nbest(
+        (105.4, ["다음", "가", "할게요"]),
+        (104.9, ["다", "가", "할게요"]),
+        (102.5, ["반박", "할게요"]),
+    )
+    found = match(transcript, korean)
+    assert found is not None and found.cue == "direct" and found.text == "반박 할게요"
+    assert match(transcript, replace(korean, margin=2.0)) is None  # 2.9 below: too far
+    assert match(transcript, replace(korean, margins={"direct": 1.0})) is None  # its own margin
+
+
+def test_a_cue_phrase_below_a_best_reading_that_is_a_cue_does_not_replace_it() -> None:
+    korean = replace(load("ko"), margin=6.0, margins={}, threshold=0.9)
+    # the best reading is "저 요" but unsure; "아야" just below must not be taken instead
+    transcript = nbest((50.0, ["저", "요"]), (49.5, ["아야"]))
+    assert match(transcript, korean) is None
+    assert match(transcript, replace(korean, threshold=0.3)) is not None
+
+
+def test_ordinary_talk_whose_readings_hold_no_whole_cue_phrase_is_no_cue() -> None:
+    korean = replace(load("ko"), margin=6.0, margins={})
+    talk = nbest(
+        (200.0, ["저", "는", "오늘", "회의", "를", "준비", "했어요"]),
+        (199.0, ["저", "요", "오늘", "회의", "를", "준비", "했어요"]),
+        (198.0, ["아야", "회의", "를"]),
+    )
+    assert match(talk, korean) is None
+    empty_best = parse_result(json.dumps({"alternatives": []}))
+    assert match(empty_best, korean) is None
+
+
+def test_a_cue_reading_that_leaves_out_speech_the_best_reading_heard_is_no_cue() -> None:
+    korean = replace(load("ko"), margin=6.0, margins={})
+    # "발언 순서를…" heard best as "발언 취소 발언 를" (1.0 to 2.2 s); "발언 취소 요" below
+    # it gives the last 0.6 s to a drawn-out ending: no reading of the whole utterance
+    best = {"confidence": 80.0, "result": [
+        {"word": w, "start": 1.0 + 0.3 * i, "end": 1.3 + 0.3 * i}
+        for i, w in enumerate(["발언", "취소", "발언", "를"])
+    ]}  # fmt: skip
+    drawn_out = {"confidence": 78.0, "result": [
+        {"word": "발언", "start": 1.0, "end": 1.3},
+        {"word": "취소", "start": 1.3, "end": 1.6},
+        {"word": "요", "start": 1.6, "end": 2.2},
+    ]}  # fmt: skip
+    transcript = parse_result(json.dumps({"alternatives": [best, drawn_out]}))
+    assert match(transcript, korean) is None
+    # cue words spanning the whole utterance are a reading of it
+    covering = nbest((80.0, ["다", "이", "가", "할게요"]), (78.0, ["반박", "할게요"]), seconds=1.2)
+    found = match(covering, korean)
+    assert found is not None and found.cue == "direct"

@@ -96,3 +96,19 @@ def test_the_readme_lists_exactly_the_korean_cue_phrases() -> None:
     listed = {p.replace(" ", "") for p in re.findall(r"`([^`]+)`", line)}
     phrases = {phrase.replace(" ", "") for _, phrase in load("ko").phrases()}
     assert listed == phrases
+
+
+def test_the_margin_and_per_cue_margins_are_read_and_bounded_by_the_margin(
+    tmp_path: Path,
+) -> None:
+    cues = "".join(f'{cue} = ["{cue} phrase"]\n' for cue in CUES)
+    path = tmp_path / "xx.toml"
+    path.write_text(f"margin = 4.0\n[margins]\nouch = 9.0\nnext = 1.5\n[cues]\n{cues}")
+    vocabulary = load("xx", path)
+    assert vocabulary.margin_for("next") == 1.5
+    assert vocabulary.margin_for("ouch") == 4.0  # never above the margin
+    assert vocabulary.margin_for("stack") == 4.0
+    assert load("en").margin_for("stack") == 0.0  # no margin: only the best reading counts
+    path.write_text(f"margins = 3\n[cues]\n{cues}")
+    with pytest.raises(VocabularyError, match=r"\[margins\] must be a table"):
+        load("xx", path)
