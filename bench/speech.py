@@ -52,6 +52,17 @@ VERBS = ["준비했습니다", "검토할게요", "정리했어요", "다시 보
          "논의해요", "쌓아 두었습니다", "보냈어요", "확인했어요", "바꾸겠습니다",
          "이야기했어요", "마쳤습니다"]  # fmt: skip
 LINKS = ["그래서", "그런데", "그리고", "아마", "정말", "조금", "", ""]
+SHORT_REPLIES = [
+    "네", "아니요", "좋아요", "맞아요", "감사합니다", "그렇죠", "잠깐만요", "아 그래요", "저기요",
+    "제가요", "저도요", "저는요", "저희요", "알겠습니다", "괜찮아요", "다음에요", "다음 주에요",
+    "발언해도 될까요", "아파요", "아니야", "마무리했어요", "마무리 단계예요", "뜻밖이네요",
+    "무슨 일이에요", "반대합니다", "반박은 나중에", "의사 선생님", "사진 찍을게요", "진행할게요",
+    "취소했어요", "발언권 주세요", "다음 분", "다음이요", "하나 둘 셋", "여보세요", "안녕하세요",
+    "수고하셨습니다", "그럼요", "물론이죠", "정말요", "진짜요", "어머", "아하", "오케이",
+]  # fmt: skip
+"""replies said on their own between other people's turns: the hardest ordinary talk, since
+each is a whole utterance as short as a cue ("아이고" and "아야야" are left out: they are
+oops and ouch in all but spelling)"""
 # Held out: nothing in the vocabulary or the listener was tuned on these voices, conditions
 # and sentences; they stand in for recordings nobody here has heard.
 HELDOUT_VOICES = ("ko+m2", "ko+m5", "ko+f3", "ko+f5", "ko+klatt3", "ko+belinda", "ko+john",
@@ -225,6 +236,22 @@ def talk(
     return run, found
 
 
+def replies(
+    model: Model, vocabulary: Vocabulary, voices: tuple[str, ...], folder: Path
+) -> tuple[Run, int, list[tuple[str, str, Cue]]]:
+    """Every short reply in every voice, each its own recording: the cues they gave."""
+    run = Run()
+    found: list[tuple[str, str, Cue]] = []
+    count = 0
+    for index, text in enumerate(SHORT_REPLIES):
+        for number, voice in enumerate(voices):
+            speed = (130, 160, 190)[(index + number) % 3]
+            path = speak(text, folder / "reply.wav", voice, speed, 50)
+            found += [(text, voice, cue) for cue, _, _ in decode(model, vocabulary, path, run)]
+            count += 1
+    return run, count, found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30, help="ordinary talk to synthesize")
@@ -269,9 +296,12 @@ def main() -> None:
             model, vocabulary, args.heldout_minutes, voices=HELDOUT_VOICES,
             rng=random.Random(args.seed + 2), folder=folder, heldout=True,
         )  # fmt: skip
+        replies_run, replies_count, replies_cues = replies(
+            model, vocabulary, VOICES + HELDOUT_VOICES, folder
+        )
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
-    all_runs = [tuned.run, heldout.run, silence_run, talk_run, heldout_talk_run]
+    all_runs = [tuned.run, heldout.run, silence_run, talk_run, heldout_talk_run, replies_run]
     audio = sum(r.audio_seconds for r in all_runs)
     rtf = sum(r.wall for r in all_runs) / audio
     latencies = tuned.latencies + heldout.latencies
@@ -302,6 +332,11 @@ def main() -> None:
         per_hour = len(found) / (run.audio_seconds / 3600)
         row(f"false cues per hour of {label}", f"{per_hour:.1f}", TARGETS["false"])
     row("false cues in 60 s of silence", f"{len(silence_cues)}")
+    row(
+        f"short replies said alone ({len(SHORT_REPLIES)} x {replies_count // len(SHORT_REPLIES)}"
+        " voices) giving a cue",
+        f"{len(replies_cues)} / {replies_count} = {100 * len(replies_cues) / replies_count:.0f} %",
+    )
     for label, result in (("tuned", tuned), ("held-out", heldout)):
         ok, spoken = result.count()
         share = f"{ok} / {spoken} = {100 * ok / spoken:.0f} %"
@@ -326,6 +361,14 @@ def main() -> None:
                 f"\nfalse cues in {label}:",
                 ", ".join(f"{c.cue}@{c.start:.0f}s '{c.text}'" for c, _, _ in found),
             )
+    if replies_cues:
+        by_reply: dict[str, list[str]] = {}
+        for reply, _, heard_as in replies_cues:
+            by_reply.setdefault(reply, []).append(heard_as.cue)
+        print(
+            "\nshort replies heard as cues:",
+            ", ".join(f"{t} -> {'/'.join(sorted(set(c)))} x{len(c)}" for t, c in by_reply.items()),
+        )
     if args.v:
         for result in (tuned, heldout):
             for phrase, missed in result.misses.items():

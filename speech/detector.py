@@ -38,6 +38,10 @@ def match(transcript: Transcript, vocabulary: Vocabulary) -> Cue | None:
             continue
         if not _covers(heard.words, transcript.words):
             continue
+        if heard.sure != heard.words and not _within(heard.sure, transcript.words):
+            # two guesses on top of each other: a reading below the best, and a particle in
+            # it standing in for a word ("예 입니다 해요" read as "이 뜻 이에요")
+            continue
         cue = _accepted(heard, vocabulary, 0.0)
         if cue is not None:
             return cue
@@ -55,6 +59,12 @@ def _covers(words: list[Word], best: tuple[Word, ...]) -> bool:
     return bool(words) and (
         words[0].start <= best[0].start + SPAN_SLACK and words[-1].end >= best[-1].end - SPAN_SLACK
     )
+
+
+def _within(words: list[Word], best: tuple[Word, ...]) -> bool:
+    """Every one of `words` was also heard in the best reading."""
+    heard = {word.text.casefold() for word in best}
+    return all(word.text.casefold() in heard for word in words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +167,10 @@ def _trim(words: list[Word], fillers: set[str]) -> list[Word]:
 
 @dataclass(slots=True)
 class CueDetector:
-    """`match` plus debounce: the same cue and name twice within the debounce window is one.
+    """`match` plus debounce: the same cue and name twice within the debounce window is one;
+    and a cue must begin `vocabulary.pause_before` seconds after the words before it ended:
+    an utterance that starts the moment the last one stopped is the tail of a sentence cut
+    in two ("…했 | 어요" heard as "저 요"), not a cue said in a pause.
 
     Time comes only from the transcripts (seconds of audio), never from a clock, so the
     detector gives the same cues for the same recognizer results, live or from a file.
@@ -165,10 +178,16 @@ class CueDetector:
 
     vocabulary: Vocabulary
     _last: dict[tuple[str, str | None], float] = field(default_factory=dict)
+    _talk_until: float | None = None
 
     def feed(self, transcript: Transcript) -> Cue | None:
+        talk_until = self._talk_until
+        if transcript.words:
+            self._talk_until = transcript.end
         cue = match(transcript, self.vocabulary)
         if cue is None:
+            return None
+        if talk_until is not None and cue.start - talk_until < self.vocabulary.pause_before:
             return None
         key = (cue.cue, cue.name)
         previous = self._last.get(key)

@@ -54,6 +54,8 @@ class Vocabulary:
     """longest plausible cue (name included), seconds"""
     debounce_seconds: float = 2.0
     """the same cue (and name) again within this many seconds counts once"""
+    pause_before: float = 0.0
+    """seconds of quiet a cue needs after the words before it (0: none)"""
     names: tuple[str, ...] = ()
     """enrolled names of in-room attendees, as the model spells them"""
     model: str = ""
@@ -188,6 +190,7 @@ def parse(data: dict[str, object], language: str) -> Vocabulary:
         min_seconds=float(data.get("min_seconds", 0.15)),  # type: ignore[arg-type]
         max_seconds=float(data.get("max_seconds", 3.0)),  # type: ignore[arg-type]
         debounce_seconds=float(data.get("debounce_seconds", 2.0)),  # type: ignore[arg-type]
+        pause_before=float(data.get("pause_before", 0.0)),  # type: ignore[arg-type]
         model=str(data.get("model", "")),
     )
 

@@ -38,6 +38,10 @@ ORDINARY = (
     "그 사람이 뭐라고 했는지 기억이 안 나요",
     "저 요즘 많이 바빠요",
     "아이코 하고 웃었어요",
+    "회의 방식에 대해서는 다음에 이야기해요",
+    "이어서 다음 안건을 보겠습니다",
+    "한마디만 더 하고 끝낼게요",
+    "그 부분은 그냥 넘어가 주세요 라고 했어요",
 )
 """sentences of ordinary meeting talk, several with a cue word inside: none is a cue"""
 

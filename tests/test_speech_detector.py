@@ -176,7 +176,7 @@ def test_a_stand_in_needs_the_rest_of_the_phrase_exact_and_long_enough() -> None
     assert match(heard("발언자"), korean) is None  # nothing in place of the first word
     assert match(heard("회의", "발언자"), korean) is None  # a word, not a stand-in particle
     # the rest is itself a word of ordinary talk: "를 할게요" is "I'll do it", not a cue
-    talk = replace(korean, cues={**korean.cues, "direct": ("반박 할게요",)})
+    talk = rescuing()
     assert "할게요" in talk.soundalikes
     assert match(heard("를", "할게요"), talk) is None
     assert match(heard("반박", "할게요"), talk) is not None
@@ -203,6 +203,14 @@ def nbest(
     return parse_result(json.dumps({"alternatives": alternatives}))
 
 
+def rescuing(margin: float = 6.0) -> Vocabulary:
+    """The Korean vocabulary with a margin and fixed phrases for direct and unstack (the
+    tests below spell readings of them), whatever ko.toml currently lists."""
+    korean = load("ko")
+    cues = {**korean.cues, "direct": ("반박 할게요",), "unstack": ("발언 취소",)}
+    return replace(korean, cues=cues, margin=margin, margins={})
+
+
 def test_an_nbest_result_gives_the_best_reading_with_likelihood_shares_as_confidences() -> None:
     transcript = nbest((98.0, ["다", "가", "할게요"]), (100.0, ["다음", "가", "할게요"]))
     assert transcript.text == "다음 가 할게요"  # the likelier reading, whatever vosk's order
@@ -216,7 +224,7 @@ def test_an_nbest_result_gives_the_best_reading_with_likelihood_shares_as_confid
 
 
 def test_a_cue_phrase_a_little_below_the_best_reading_is_heard_within_the_margin() -> None:
-    korean = replace(load("ko"), margin=6.0, margins={})
+    korean = rescuing()
     transcript = nbest(
         (105.4, ["다음", "가", "할게요"]),
         (104.9, ["다", "가", "할게요"]),
@@ -229,7 +237,7 @@ def test_a_cue_phrase_a_little_below_the_best_reading_is_heard_within_the_margin
 
 
 def test_a_cue_phrase_below_a_best_reading_that_is_a_cue_does_not_replace_it() -> None:
-    korean = replace(load("ko"), margin=6.0, margins={}, threshold=0.9)
+    korean = replace(rescuing(), threshold=0.9)
     # the best reading is "저 요" but unsure; "아야" just below must not be taken instead
     transcript = nbest((50.0, ["저", "요"]), (49.5, ["아야"]))
     assert match(transcript, korean) is None
@@ -237,7 +245,7 @@ def test_a_cue_phrase_below_a_best_reading_that_is_a_cue_does_not_replace_it() -
 
 
 def test_ordinary_talk_whose_readings_hold_no_whole_cue_phrase_is_no_cue() -> None:
-    korean = replace(load("ko"), margin=6.0, margins={})
+    korean = rescuing()
     talk = nbest(
         (200.0, ["저", "는", "오늘", "회의", "를", "준비", "했어요"]),
         (199.0, ["저", "요", "오늘", "회의", "를", "준비", "했어요"]),
@@ -249,7 +257,7 @@ def test_ordinary_talk_whose_readings_hold_no_whole_cue_phrase_is_no_cue() -> No
 
 
 def test_a_cue_reading_that_leaves_out_speech_the_best_reading_heard_is_no_cue() -> None:
-    korean = replace(load("ko"), margin=6.0, margins={})
+    korean = rescuing()
     # "발언 순서를…" heard best as "발언 취소 발언 를" (1.0 to 2.2 s); "발언 취소 요" below
     # it gives the last 0.6 s to a drawn-out ending: no reading of the whole utterance
     best = {"confidence": 80.0, "result": [
@@ -267,3 +275,28 @@ def test_a_cue_reading_that_leaves_out_speech_the_best_reading_heard_is_no_cue()
     covering = nbest((80.0, ["다", "이", "가", "할게요"]), (78.0, ["반박", "할게요"]), seconds=1.2)
     found = match(covering, korean)
     assert found is not None and found.cue == "direct"
+
+
+def test_a_rescued_reading_may_not_also_stand_a_particle_in_for_a_word_unheard_above() -> None:
+    korean = rescuing()
+    # "예 입니다 해요" best; "이 뜻 이에요" below it would need two guesses: the reading
+    # and "이" standing in for "무슨", with "뜻 이에요" nowhere in the best reading
+    guessed = nbest((60.0, ["예", "입니다", "해요"]), (58.7, ["이", "뜻", "이에요"]), seconds=1.1)
+    assert match(guessed, korean) is None
+    # the rest of the phrase heard above, only its first word lost to a particle: a cue
+    heard_above = nbest(
+        (60.0, ["논의", "뜻", "이에요"]), (59.0, ["는", "뜻", "이에요"]), seconds=1.1
+    )
+    found = match(heard_above, korean)
+    assert found is not None and found.cue == "clarify"
+
+
+def test_a_cue_that_begins_the_moment_other_words_end_is_a_sentences_tail() -> None:
+    korean = replace(load("ko"), pause_before=0.15)
+    detector = CueDetector(korean)
+    assert detector.feed(heard("회의", "를", "했", start=1.0)) is None  # ends at 1.85
+    assert detector.feed(heard("저", "요", start=1.9)) is None  # 0.05 s later: "…했어요"
+    later = detector.feed(heard("저", "요", start=5.0))
+    assert later is not None and later.cue == "stack"
+    # with no words before it, or after a pause, a cue is a cue
+    assert CueDetector(korean).feed(heard("저", "요", start=0.0)) is not None
