@@ -212,3 +212,25 @@ def test_a_stack_cue_said_on_its_own_still_counts_after_its_wait(
     assert [cue.cue for cue, _ in emitted] == ["stack"]
     cue, at = emitted[0]
     assert at >= cue.end + 0.6  # emitted only once its quiet had lasted
+
+
+@pytest.mark.parametrize(
+    ("cue", "voice"), [("clarify", "ko+f1"), ("process", "ko+f4"), ("direct", "ko+m3")]
+)
+def test_a_cue_heard_just_below_the_best_reading_counts_through_the_margin(
+    model: Model, korean: Vocabulary, recordings: Path, cue: str, voice: str
+) -> None:
+    """These voices' cue phrases (at 150 words a minute) are the second or third reading of
+    the real model, under a neighbouring grammar word: found through `margin`, lost
+    without it."""
+    (phrase,) = korean.cues[cue]
+    path = speak(phrase.replace(" ", ""), recordings / f"below-{cue}.wav", voice, 150)
+
+    def heard(vocabulary: Vocabulary) -> list[str]:
+        pipeline = CuePipeline(model, vocabulary)
+        events = [e for chunk in WavFile(path).chunks() for e in pipeline.feed(chunk)]
+        return [e.cue for e in [*events, *pipeline.close()] if isinstance(e, Cue)]
+
+    assert korean.margin > 0
+    assert heard(korean) == [cue]
+    assert heard(replace(korean, margin=0.0)) == []
