@@ -25,7 +25,8 @@ def match(transcript: Transcript, vocabulary: Vocabulary) -> Cue | None:
     among its readings, being longer than any cue."""
     if not transcript.final:
         return None
-    heard = _heard_as(transcript.words, vocabulary)
+    lexicon = _Lexicon.of(vocabulary)
+    heard = _heard_as(transcript.words, lexicon)
     if heard is not None:
         return _accepted(heard, vocabulary, vocabulary.threshold_for(heard.cue))
     if not transcript.words:
@@ -33,7 +34,7 @@ def match(transcript: Transcript, vocabulary: Vocabulary) -> Cue | None:
     for alternative in transcript.alternatives:
         if alternative.gap > vocabulary.margin:
             break
-        heard = _heard_as(alternative.words, vocabulary)
+        heard = _heard_as(alternative.words, lexicon)
         if heard is None or alternative.gap > vocabulary.margin_for(heard.cue):
             continue
         if not _covers(heard.words, transcript.words):
@@ -78,31 +79,56 @@ class _Heard:
     """the words whose confidence counts (a stand-in word's does not)"""
 
 
-def _heard_as(heard: tuple[Word, ...], vocabulary: Vocabulary) -> _Heard | None:
-    words = _trim(_merge_repeats(heard), {f.casefold() for f in vocabulary.fillers})
+@dataclass(frozen=True, slots=True)
+class _Lexicon:
+    """A vocabulary's words as the matcher compares them (casefolded), made once per
+    utterance rather than once per reading."""
+
+    phrases: list[tuple[str, list[str]]]
+    named: frozenset[str]
+    names: list[tuple[str, list[str]]]
+    fillers: set[str]
+    endings: set[str]
+    particles: set[str]
+    common: set[str]
+    """words of ordinary talk: no particle stands in before one of these"""
+
+    @staticmethod
+    def of(vocabulary: Vocabulary) -> _Lexicon:
+        def folded(words: tuple[str, ...]) -> set[str]:
+            return {word.casefold() for word in words}
+
+        return _Lexicon(
+            phrases=[(cue, phrase.casefold().split()) for cue, phrase in vocabulary.phrases()],
+            named=vocabulary.named,
+            names=[(name, name.casefold().split()) for name in vocabulary.names],
+            fillers=folded(vocabulary.fillers),
+            endings=folded(vocabulary.endings),
+            particles=folded(vocabulary.stand_ins),
+            common=folded((*vocabulary.soundalikes, *vocabulary.ordinary)),
+        )
+
+
+def _heard_as(heard: tuple[Word, ...], lexicon: _Lexicon) -> _Heard | None:
+    words = _trim(_merge_repeats(heard), lexicon.fillers)
     if not words:
         return None
-    endings = {e.casefold() for e in vocabulary.endings}
-    if len(words) > 1 and words[-1].text.casefold() in endings:
+    if len(words) > 1 and words[-1].text.casefold() in lexicon.endings:
         # "의사진행 발언 요": try the phrase with its ending first, then without.
-        return _phrase(words, vocabulary) or _phrase(words[:-1], vocabulary)
-    return _phrase(words, vocabulary)
+        return _phrase(words, lexicon) or _phrase(words[:-1], lexicon)
+    return _phrase(words, lexicon)
 
 
-def _phrase(words: list[Word], vocabulary: Vocabulary) -> _Heard | None:
+def _phrase(words: list[Word], lexicon: _Lexicon) -> _Heard | None:
     tokens = [word.text.casefold() for word in words]
-    names = [(name, name.casefold().split()) for name in vocabulary.names]
-    particles = {word.casefold() for word in vocabulary.stand_ins}
-    common = {word.casefold() for word in (*vocabulary.soundalikes, *vocabulary.ordinary)}
-    for cue, phrase in vocabulary.phrases():
-        spoken = phrase.casefold().split()
+    for cue, spoken in lexicon.phrases:
         if tokens == spoken:
             return _Heard(cue, None, words, words)
-        if _stood_in(tokens, spoken, particles, common):
+        if _stood_in(tokens, spoken, lexicon.particles, lexicon.common):
             # the stand-in is a mishearing: its confidence says nothing about the cue
             return _Heard(cue, None, words, words[1:])
-        if cue in vocabulary.named:
-            for name, name_tokens in names:
+        if cue in lexicon.named:
+            for name, name_tokens in lexicon.names:
                 if tokens in (spoken + name_tokens, name_tokens + spoken):
                     return _Heard(cue, name, words, words)
     return None
